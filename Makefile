@@ -1,0 +1,40 @@
+# Quick start: `make run` (example evaluation) and `make test` (the whole test suite).
+# Each creates .venv when absent and installs the project with every extra, torch first:
+# torch==2.13.0 is a CPU build; letting a dependency pick torch would pull a multi-GB CUDA build.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.rageval-installed
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
+RUN_CONFIG ?= configs/translation.yaml
+
+.PHONY: run test lint format clean install
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(OFFLINE) $(BIN)/rageval run $(RUN_CONFIG) --overwrite
+
+test: $(STAMP)
+	$(OFFLINE) $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

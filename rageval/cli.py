@@ -1,0 +1,234 @@
+"""The ``rageval`` command. The one place where exceptions become exit codes.
+
+Exit codes: 0 success; 2 a bad config, dataset or usage; 1 a run that failed. Errors are
+one line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rageval.errors import RagevalError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"rageval: error: {message} (see 'rageval {self.prog.split()[-1]} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="rageval", description="Evaluate RAG, translation and ASR outputs with plugins.")
+    parser.add_argument("--version", action="version", version=f"rageval {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    common = _ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--no-plugins", action="store_true", help="do not load installed plugins (entry points)")
+
+    run = sub.add_parser("run", parents=[common], help="score a task config and write reports")
+    run.add_argument("config", help="task config (YAML)")
+    run.add_argument("-o", "--output", help="output folder (default: the config's output, else runs/<name>)")
+    run.add_argument("--limit", type=int, help="score only the first N rows")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set metrics.0.params.tokenize=intl (repeatable)",
+    )
+    run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
+    run.add_argument("--format", choices=("table", "json", "md"), default="table", help="how to print the aggregate")
+
+    validate = sub.add_parser("validate", parents=[common], help="check a config and its dataset without scoring")
+    validate.add_argument("config")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    metrics = sub.add_parser("metrics", parents=[common], help="list registered metrics")
+    metrics.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _version() -> str:
+    from rageval.metric import distribution_version
+
+    return distribution_version("rageval")
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from rageval.registry import build_registry
+
+    return build_registry(entry_points=not args.no_plugins)
+
+
+def _load_task(args: argparse.Namespace) -> Any:
+    from rageval.task import load_task
+
+    overrides = list(args.overrides)
+    if getattr(args, "limit", None) is not None:
+        if args.limit <= 0:
+            from rageval.errors import ConfigError
+
+            raise ConfigError(f"--limit must be a positive number, got {args.limit}")
+        overrides.append(f"dataset.limit={args.limit}")
+    return load_task(args.config, _registry(args), overrides)
+
+
+def _progress_factory(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    def start(total: int, n_metrics: int) -> Any:
+        progress = Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        progress.start()
+        task_id = progress.add_task("scoring", total=total, rate="")
+        done = [0]
+
+        def advance(count: int) -> None:
+            done[0] += count
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{done[0] / elapsed:,.0f} samples/s" if elapsed > 0 else ""
+            progress.update(task_id, advance=count, rate=rate)
+            if done[0] >= total:
+                progress.stop()
+
+        return advance
+
+    return start
+
+
+def _print_aggregate(aggregate: dict[str, Any], fmt: str) -> None:
+    from rageval.reports.markdown import AGGREGATE_HEADERS, aggregate_rows, render_markdown
+
+    if fmt == "json":
+        print(json.dumps(aggregate, ensure_ascii=False, indent=2))
+        return
+    if fmt == "md":
+        print(render_markdown(aggregate))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{aggregate['name']} ({aggregate['n_samples']} samples)")
+    for header in AGGREGATE_HEADERS:
+        table.add_column(header, justify="left" if header == "score" else "right")
+    for row in aggregate_rows(aggregate):
+        table.add_row(*row)
+    _console().print(table)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rageval.runner import run_task
+
+    task = _load_task(args)
+    output = Path(args.output) if args.output else None
+    result = run_task(task, output, overwrite=args.overwrite, progress=_progress_factory(args.quiet))
+    if not args.quiet or args.format != "table":
+        _print_aggregate(result.aggregate, args.format)
+    if not args.quiet:
+        sys.stderr.write(f"wrote {result.output_dir}/ (samples.jsonl, aggregate.json, report.md)\n")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    task = _load_task(args)
+    scan = task.source.scan()
+    fields = task.field_columns(scan)
+    from rageval.runner import compute_signatures
+
+    signatures = compute_signatures(task)
+    mapped = ", ".join(f"{k}<-{v}" for k, v in fields.items())
+    print(f"{args.config}: valid; {scan.n_rows} rows; fields {mapped}")
+    for alias, signature in signatures.items():
+        print(f"  {alias}: {signature}")
+    return EXIT_OK
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    entries = [
+        {
+            "name": item.info.name,
+            "plugin": item.plugin,
+            "plugin_version": item.plugin_version,
+            "fields": list(item.info.fields),
+            "higher_is_better": item.info.higher_is_better,
+            "scores": [spec.key or item.info.name for spec in item.info.score_specs()],
+            "description": item.info.description,
+        }
+        for item in registry
+    ]
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"{len(entries)} metrics")
+    for column in ("name", "plugin", "fields", "better", "description"):
+        table.add_column(column)
+    for entry in entries:
+        table.add_row(
+            entry["name"],
+            entry["plugin"],
+            ", ".join(entry["fields"]),
+            "↑" if entry["higher_is_better"] else "↓",
+            entry["description"],
+        )
+    _console().print(table)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "metrics": cmd_metrics}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    try:
+        return COMMANDS[args.command](args)
+    except RagevalError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"rageval: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("rageval: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"rageval: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,235 @@
+"""Task configs: YAML read with the safe loader into strict pydantic models.
+
+Every problem becomes one :class:`ConfigError` line that names the YAML path
+(``metrics[1].params.tokenize``), the bad value, and the allowed values or a close name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rageval.errors import ConfigError
+from rageval.sample import CANONICAL_FIELDS
+
+CanonicalField = Literal[CANONICAL_FIELDS]  # type: ignore[valid-type]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(StrictModel):
+    path: str = Field(description="a .jsonl/.json/.csv/.tsv/.parquet file, a folder saved by datasets, or a hub id")
+    split: str | None = Field(None, description="split of a saved DatasetDict or hub dataset")
+    limit: int | None = Field(None, gt=0, description="score only the first N rows")
+    id_column: str | None = Field(None, description="column holding sample ids (default: the row index)")
+    columns: dict[CanonicalField, str] = Field(
+        default_factory=dict, description="canonical field -> the dataset's column name"
+    )
+
+
+class MetricConfig(StrictModel):
+    name: str
+    as_: str | None = Field(None, alias="as", description="name the scores are reported under")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def alias(self) -> str:
+        return self.as_ or self.name
+
+
+class BootstrapConfig(StrictModel):
+    resamples: int = Field(1000, ge=0, le=100_000, description="0 turns confidence intervals off")
+    seed: int = Field(0, ge=0)
+
+
+class TaskConfig(StrictModel):
+    name: str = Field(min_length=1)
+    dataset: DatasetConfig
+    metrics: list[MetricConfig] = Field(min_length=1)
+    output: str | None = Field(None, description="output folder (default: runs/<name>)")
+    batch_size: int = Field(64, gt=0, le=1_000_000)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _names_to_entries(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+def _yaml_path(loc: Sequence[str | int]) -> str:
+    path = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model whose field list applies at ``loc`` (for 'did you mean')."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        fld = current.model_fields.get(part)
+        if fld is None:
+            fld = next((f for f in current.model_fields.values() if f.alias == part), None)
+        if fld is None:
+            return None
+        annotation = fld.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def describe_validation_error(error: ValidationError, model: type[BaseModel], prefix: Sequence[str | int] = ()) -> str:
+    """One line for a pydantic error: the YAML path, the bad value, what is allowed."""
+    messages = []
+    for item in error.errors():
+        loc = [*prefix, *item["loc"]]
+        kind = item["type"]
+        where = _yaml_path(loc)
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            parent = _model_at(model, item["loc"][:-1])
+            allowed = _field_names(parent) if parent else []
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            messages.append(f"{where}: unknown key{hint} Allowed keys: {', '.join(allowed)}")
+        elif kind == "missing":
+            messages.append(f"{where}: required key is missing")
+        elif kind == "literal_error":
+            allowed = item.get("ctx", {}).get("expected", "")
+            bad = item.get("input")
+            options = [a.strip().strip("'") for a in allowed.replace(" or ", ",").split(",") if a.strip()]
+            close = difflib.get_close_matches(str(bad), options, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            messages.append(f"{where}: {bad!r} is not allowed{hint} Allowed: {allowed}")
+        else:
+            messages.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+    first = messages[0]
+    more = len(messages) - 1
+    return first + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one ``--set dotted.key=value``; the value is parsed as YAML data, never code."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected dotted.key=value")
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {assignment!r}: value is not valid YAML: {str(exc).splitlines()[0]}") from None
+    parts = key.strip().split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"--set {key}: {part!r} is not an index of the list at {'.'.join(parts[:depth])}")
+            index = int(part)
+            if last:
+                node[index] = value
+            else:
+                if isinstance(node[index], str):
+                    node[index] = {"name": node[index]}
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"--set {key}: {'.'.join(parts[:depth])} is not a mapping or a list")
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """SafeLoader that also refuses duplicate keys, which YAML otherwise resolves silently."""
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file with the safe loader; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        return yaml.load(text, Loader=_StrictSafeLoader)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+
+
+def parse_config(raw: Any, source: str = "config") -> TaskConfig:
+    """Validate raw YAML data into a :class:`TaskConfig`."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (name, dataset, metrics, ...)")
+    try:
+        return TaskConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe_validation_error(exc, TaskConfig)}") from None
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TaskConfig:
+    """Read, override and validate a task config file."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if isinstance(raw, dict):
+        for assignment in overrides:
+            apply_override(raw, assignment)
+    return parse_config(raw, str(path))
+
+
+__all__ = [
+    "CANONICAL_FIELDS",
+    "BootstrapConfig",
+    "DatasetConfig",
+    "MetricConfig",
+    "TaskConfig",
+    "apply_override",
+    "describe_validation_error",
+    "load_config",
+    "parse_config",
+]

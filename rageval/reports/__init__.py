@@ -1,0 +1,1 @@
+"""Writers of a run's outputs: samples.jsonl, aggregate.json, report.md."""

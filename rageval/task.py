@@ -1,0 +1,138 @@
+"""A config resolved into something runnable: metric instances, the data source, field mapping.
+
+Everything here is checked before any scoring: unknown metrics, bad parameters, duplicate
+score names, fields no column provides. Each problem is one error line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rageval.config import TaskConfig, describe_validation_error, load_config
+from rageval.context import RunContext
+from rageval.data import DataSource, ScanResult
+from rageval.errors import ConfigError, DataError, RagevalError
+from rageval.metric import Metric, ScoreSpec, score_name
+from rageval.registry import Registry, suggest
+
+
+@dataclass(frozen=True)
+class ConfiguredMetric:
+    """A metric instance as the config set it up, with the name its scores go under."""
+
+    alias: str
+    metric: Metric
+    plugin: str
+    position: int
+
+    @property
+    def name(self) -> str:
+        return self.metric.info.name
+
+    def score_names(self) -> list[tuple[str, ScoreSpec]]:
+        return [(score_name(self.alias, spec), spec) for spec in self.metric.info.score_specs()]
+
+
+@dataclass
+class Task:
+    """A validated task: the config, its metrics and its dataset."""
+
+    config: TaskConfig
+    base_dir: Path
+    metrics: list[ConfiguredMetric]
+    source: DataSource
+    context: RunContext
+
+    def field_columns(self, scan: ScanResult) -> dict[str, str]:
+        """Canonical field -> column for every field that metrics need or the config maps.
+
+        Raises :class:`DataError` listing every metric field that no column provides.
+        """
+        mapping = dict(self.config.dataset.columns)
+        columns = set(scan.columns)
+        for fld, column in mapping.items():
+            if column not in columns:
+                raise DataError(
+                    f"dataset.columns.{fld}: the dataset has no column {column!r}{suggest(column, columns)} "
+                    f"Columns: {', '.join(scan.columns)}"
+                )
+        resolved: dict[str, str] = {}
+        missing: list[str] = []
+        for configured in self.metrics:
+            for fld in configured.metric.info.fields:
+                column = mapping.get(fld, fld)
+                if column in columns:
+                    resolved[fld] = column
+                else:
+                    missing.append(f"metric {configured.alias!r} needs field {fld!r}")
+        if missing:
+            unique = list(dict.fromkeys(missing))
+            raise DataError(
+                f"{'; '.join(unique)}: map each to a column in dataset.columns. "
+                f"Dataset columns: {', '.join(scan.columns)}"
+            )
+        for fld, column in mapping.items():
+            resolved.setdefault(fld, column)
+        return resolved
+
+
+def configure_metrics(config: TaskConfig, registry: Registry, context: RunContext) -> list[ConfiguredMetric]:
+    """Instantiate every metric the config names, with validated parameters."""
+    configured: list[ConfiguredMetric] = []
+    owners: dict[str, str] = {}
+    for position, entry in enumerate(config.metrics):
+        where = f"metrics[{position}]"
+        if entry.name not in registry:
+            raise ConfigError(
+                f"{where}.name: unknown metric {entry.name!r}{suggest(entry.name, registry.names())} "
+                f"Available: {', '.join(registry.names())}"
+            )
+        registered = registry.entry(entry.name)
+        info = registered.info
+        try:
+            params = info.params.model_validate(entry.params)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc, info.params, (where, "params"))) from None
+        try:
+            metric = registered.cls(params=params, context=context)
+        except RagevalError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"{where}: metric {entry.name!r} cannot be set up: {type(exc).__name__}: {exc}") from exc
+        item = ConfiguredMetric(entry.alias, metric, registered.plugin, position)
+        for name, _spec in item.score_names():
+            if name in owners:
+                raise ConfigError(
+                    f"{where}: score {name!r} is already reported by {owners[name]}; give one of them another name "
+                    f"with 'as:'"
+                )
+            owners[name] = where
+        configured.append(item)
+    return configured
+
+
+def build_task(
+    config: TaskConfig,
+    registry: Registry,
+    base_dir: Path,
+    context: RunContext | None = None,
+) -> Task:
+    context = context or RunContext()
+    metrics = configure_metrics(config, registry, context)
+    source = DataSource.open(config.dataset, base_dir)
+    return Task(config, base_dir, metrics, source, context)
+
+
+def load_task(
+    path: str | Path,
+    registry: Registry,
+    overrides: Sequence[str] = (),
+    context: RunContext | None = None,
+) -> Task:
+    """Read a config file and resolve it; dataset paths are relative to the config's folder."""
+    config = load_config(path, overrides)
+    return build_task(config, registry, Path(path).resolve().parent, context)
