@@ -18,6 +18,15 @@ def id_sort_key(sample_id: Any) -> str:
     return json.dumps(sample_id, ensure_ascii=False)
 
 
+def _stats_row(stats: tuple[Any, ...]) -> np.ndarray:
+    try:
+        return np.asarray(stats, dtype=np.float64)
+    except (TypeError, ValueError):
+        row = np.empty(len(stats), dtype=object)
+        row[:] = stats
+        return row
+
+
 @dataclass
 class SampleRecord:
     """What one metric produced for one sample, as it goes into the sample's row."""
@@ -50,7 +59,7 @@ class MetricAccumulator:
             return SampleRecord({name: None for name, _ in self._names}, error=outcome.reason)
         if not isinstance(outcome, Scored):
             raise TypeError(f"metric {self.configured.alias!r} returned {outcome!r}, not Scored or Failed")
-        row = np.asarray(outcome.stats, dtype=np.float64)
+        row = _stats_row(outcome.stats)
         by_key = self.configured.metric.sample_scores(row)
         scores: dict[str, float | None] = {}
         for name, spec in self._names:
@@ -65,11 +74,16 @@ class MetricAccumulator:
         self.pending.append(outcome.stats)
         if len(self.pending) >= 4096:
             self._flush()
-        return SampleRecord(scores, stats=[float(x) for x in outcome.stats], detail=outcome.detail)
+        return SampleRecord(scores, stats=list(row.tolist()), detail=outcome.detail)
 
     def _flush(self) -> None:
         if self.pending:
-            self.chunks.append(np.asarray(self.pending, dtype=np.float64))
+            try:
+                chunk = np.asarray(self.pending, dtype=np.float64)
+            except (TypeError, ValueError):
+                chunk = np.empty((len(self.pending), len(self.pending[0])), dtype=object)
+                chunk[:] = self.pending
+            self.chunks.append(chunk)
             self.pending = []
 
     def statistics(self) -> np.ndarray:
@@ -80,6 +94,11 @@ class MetricAccumulator:
         stats = np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
         order = sorted(range(len(self.ids)), key=lambda i: id_sort_key(self.ids[i]))
         return stats[order]
+
+    def details(self) -> dict[str, Any]:
+        """The metric's corpus-level extras (curves, warnings), empty when it has none."""
+        stats = self.statistics()
+        return self.configured.metric.corpus_details(stats) if stats.shape[0] else {}
 
     def summary(self, resamples: int, seed: int, signature: str) -> dict[str, dict[str, Any]]:
         """The aggregate entry of every score of this metric."""

@@ -75,7 +75,11 @@ class MetricInfo:
 
 @dataclass(frozen=True)
 class Scored:
-    """A sample the metric scored: its statistics, and optional detail kept in its row."""
+    """A sample the metric scored: its statistics, and optional detail kept in its row.
+
+    Statistics are numbers for additive metrics. A non-additive metric may use other JSON
+    scalars (a string label); its ``corpus_scores`` then receives an object array.
+    """
 
     stats: tuple[float, ...]
     detail: Mapping[str, Any] | None = None
@@ -161,6 +165,14 @@ class Metric(ABC):
     def sample_scores(self, stats: np.ndarray) -> dict[str, float | None]:
         """The scores of one sample from its statistics row: the corpus path on one row."""
         return self.corpus_scores(stats.reshape(1, -1))
+
+    def corpus_details(self, stats: np.ndarray) -> dict[str, Any]:
+        """Extra JSON-serialisable facts for aggregate.json (curves, class prevalence, ...).
+
+        A ``"warnings"`` key, a list of sentences, is shown in every report. Called once per
+        run on all statistics (never during bootstrap).
+        """
+        return {}
 
     # Description.
 

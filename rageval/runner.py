@@ -161,8 +161,15 @@ def run_task(
 
     bootstrap = task.config.bootstrap
     metrics: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    warnings: list[str] = []
     for acc in accumulators:
-        metrics.update(acc.summary(bootstrap.resamples, bootstrap.seed, signatures[acc.configured.alias]))
+        alias = acc.configured.alias
+        metrics.update(acc.summary(bootstrap.resamples, bootstrap.seed, signatures[alias]))
+        extra = acc.details()
+        if extra:
+            details[alias] = extra
+            warnings += [f"{alias}: {text}" for text in extra.get("warnings", [])]
     aggregate = {
         "name": task.config.name,
         "config": task.config.model_dump(mode="json", by_alias=True),
@@ -170,6 +177,8 @@ def run_task(
         "n_samples": n_samples,
         "bootstrap": {"resamples": bootstrap.resamples, "seed": bootstrap.seed, "method": "percentile"},
         "metrics": metrics,
+        "details": details,
+        "warnings": warnings,
         "counters": dict(task.context.counters),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }

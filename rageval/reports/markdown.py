@@ -47,6 +47,8 @@ def render_markdown(aggregate: dict[str, Any]) -> str:
     lines.append("|" + "|".join("---" for _ in AGGREGATE_HEADERS) + "|")
     for row in aggregate_rows(aggregate):
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    if aggregate.get("warnings"):
+        lines += ["", "## Warnings", ""] + [f"- {text}" for text in aggregate["warnings"]]
     lines += [
         "",
         "↑ higher is better, ↓ lower is better; value: corpus score from summed statistics; mean: mean of per-sample scores;",
