@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set metrics.0.params.tokenize=intl (repeatable)",
     )
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder")
+    run.add_argument("--resume", action="store_true", help="continue the run in the output folder, scoring only new ids")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
     run.add_argument("--format", choices=("table", "json", "md"), default="table", help="how to print the aggregate")
 
@@ -56,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     metrics = sub.add_parser("metrics", parents=[common], help="list registered metrics")
     metrics.add_argument("--json", action="store_true", help="machine-readable output")
+
+    presets = sub.add_parser("presets", parents=[common], help="list the task presets a config can name with 'task:'")
+    presets.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -72,7 +76,9 @@ def _registry(args: argparse.Namespace) -> Any:
 
 
 def _load_task(args: argparse.Namespace) -> Any:
-    from rageval.task import load_task
+    from rageval.config import load_config
+    from rageval.presets import check_preset_metrics
+    from rageval.task import build_task
 
     overrides = list(args.overrides)
     if getattr(args, "limit", None) is not None:
@@ -81,7 +87,10 @@ def _load_task(args: argparse.Namespace) -> Any:
 
             raise ConfigError(f"--limit must be a positive number, got {args.limit}")
         overrides.append(f"dataset.limit={args.limit}")
-    return load_task(args.config, _registry(args), overrides)
+    config = load_config(args.config, overrides)
+    registry = _registry(args)
+    check_preset_metrics(config.task, [m.name for m in config.metrics], registry.names())
+    return build_task(config, registry, Path(args.config).resolve().parent)
 
 
 def _progress_factory(quiet: bool) -> Any:
@@ -142,16 +151,55 @@ def _console() -> Any:
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
+def _terminate_as_error(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived during a run."""
+
+
+def _summary_line(result: Any) -> str:
+    timing = result.aggregate.get("timing", {})
+    parts = [f"scored {timing.get('samples_scored', 0)} samples in {timing.get('seconds', 0):.1f}s"]
+    if timing.get("samples_per_second"):
+        parts[0] += f" ({timing['samples_per_second']:,.0f}/s)"
+    if timing.get("samples_resumed"):
+        parts.append(f"{timing['samples_resumed']} read back from the earlier run")
+    spent = timing.get("metric_seconds", {})
+    if spent:
+        parts.append("time per metric: " + ", ".join(f"{alias} {sec:.1f}s" for alias, sec in spent.items()))
+    counters = result.aggregate.get("counters", {})
+    if counters:
+        parts.append(", ".join(f"{name}: {value}" for name, value in sorted(counters.items())))
+    return "; ".join(parts) + f"; wrote {result.output_dir}/"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from rageval.runner import run_task
+    import signal
+
+    from rageval.errors import RunError
+    from rageval.runner import default_output_dir, run_task
 
     task = _load_task(args)
-    output = Path(args.output) if args.output else None
-    result = run_task(task, output, overwrite=args.overwrite, progress=_progress_factory(args.quiet))
+    output = Path(args.output) if args.output else default_output_dir(task)
+    resume_hint = f"continue it with: rageval run {args.config} -o {output} --resume"
+    previous_handler = signal.signal(signal.SIGTERM, _terminate_as_error)
+    try:
+        result = run_task(
+            task, output, overwrite=args.overwrite, resume=args.resume, progress=_progress_factory(args.quiet)
+        )
+    except KeyboardInterrupt:
+        sys.stderr.write(f"rageval: interrupted; the rows written so far are kept: {resume_hint}\n")
+        return 130
+    except _Terminated:
+        raise RunError(f"terminated (SIGTERM); the rows written so far are kept: {resume_hint}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     if not args.quiet or args.format != "table":
         _print_aggregate(result.aggregate, args.format)
     if not args.quiet:
-        sys.stderr.write(f"wrote {result.output_dir}/ (samples.jsonl, aggregate.json, report.md)\n")
+        sys.stderr.write(_summary_line(result) + "\n")
     return EXIT_OK
 
 
@@ -203,7 +251,40 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "metrics": cmd_metrics}
+def cmd_presets(args: argparse.Namespace) -> int:
+    from rageval.presets import PRESETS
+
+    registered = _registry(args).names()
+    entries = [
+        {
+            "task": preset.name,
+            "metrics": [metric.entry() for metric in preset.metrics],
+            "fields": list(preset.fields),
+            "optional_fields": list(preset.optional_fields),
+            "missing_metrics": preset.missing_metrics(registered),
+            "why": preset.why,
+        }
+        for preset in PRESETS.values()
+    ]
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"{len(entries)} task presets (set 'task:' and leave out 'metrics:')")
+    for column in ("task", "metrics", "fields", "why"):
+        table.add_column(column)
+    for preset, entry in zip(PRESETS.values(), entries):
+        metrics = ", ".join(m.label for m in preset.metrics)
+        if entry["missing_metrics"]:
+            metrics += f" (not registered: {', '.join(entry['missing_metrics'])})"
+        fields = ", ".join([*preset.fields, *(f"{name} (optional)" for name in preset.optional_fields)])
+        table.add_row(preset.name, metrics, fields, preset.why)
+    _console().print(table)
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "metrics": cmd_metrics, "presets": cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

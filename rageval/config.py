@@ -9,15 +9,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rageval.errors import ConfigError
+from rageval.presets import PRESET_NAMES, PRESETS
 from rageval.sample import CANONICAL_FIELDS
 
 CanonicalField = Literal[CANONICAL_FIELDS]  # type: ignore[valid-type]
+PresetName = Literal[PRESET_NAMES]  # type: ignore[valid-type]
 
 
 class StrictModel(BaseModel):
@@ -51,13 +53,39 @@ class BootstrapConfig(StrictModel):
     seed: int = Field(0, ge=0)
 
 
+MISSING_METRICS = (
+    f"metrics: required key is missing; list metrics, or set task: to a preset ({', '.join(PRESET_NAMES)})"
+)
+
+
 class TaskConfig(StrictModel):
     name: str = Field(min_length=1)
     dataset: DatasetConfig
-    metrics: list[MetricConfig] = Field(min_length=1)
+    metrics: Annotated[list[MetricConfig], Field(min_length=1)] | None = Field(
+        None, description="metrics to run (default: those of the task preset)"
+    )
+    task: PresetName | None = Field(None, description="a preset (see 'rageval presets') whose metrics are the default")
     output: str | None = Field(None, description="output folder (default: runs/<name>)")
     batch_size: int = Field(64, gt=0, le=1_000_000)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    group_by: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="dataset columns to report every metric per value of (slices)"
+    )
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _one_column_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("group_by")
+    @classmethod
+    def _unique_columns(cls, value: list[str]) -> list[str]:
+        repeated = sorted({column for column in value if value.count(column) > 1})
+        if repeated:
+            raise ValueError(f"column {repeated[0]!r} is listed twice")
+        return value
+    executor: Literal["local", "processes"] = Field("local", description="where batches are scored")
+    workers: int = Field(2, ge=1, le=256, description="worker processes for executor: processes")
 
     @field_validator("metrics", mode="before")
     @classmethod
@@ -65,6 +93,24 @@ class TaskConfig(StrictModel):
         if isinstance(value, list):
             return [{"name": item} if isinstance(item, str) else item for item in value]
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_metrics(cls, data: Any) -> Any:
+        if (
+            isinstance(data, Mapping)
+            and data.get("metrics") is None
+            and isinstance(data.get("task"), str)
+            and data["task"] in PRESETS
+        ):
+            return {**data, "metrics": PRESETS[data["task"]].entries()}
+        return data
+
+    @model_validator(mode="after")
+    def _metrics_or_task(self) -> TaskConfig:
+        if self.metrics is None:
+            raise ValueError(MISSING_METRICS)
+        return self
 
 
 def _yaml_path(loc: Sequence[str | int]) -> str:
@@ -206,6 +252,8 @@ def parse_config(raw: Any, source: str = "config") -> TaskConfig:
     """Validate raw YAML data into a :class:`TaskConfig`."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping of keys (name, dataset, metrics, ...)")
+    if raw.get("metrics") is None and raw.get("task") is None:
+        raise ConfigError(f"{source}: {MISSING_METRICS}")
     try:
         return TaskConfig.model_validate(dict(raw))
     except ValidationError as exc:

@@ -64,7 +64,12 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset(
             "translation",
-            (PresetMetric("bleu"), PresetMetric("chrf"), PresetMetric("chrf", "chrf++", (("word_order", 2),)), PresetMetric("ter")),
+            (
+                PresetMetric("bleu"),
+                PresetMetric("chrf"),
+                PresetMetric("chrf", "chrf++", (("word_order", 2),)),
+                PresetMetric("ter"),
+            ),
             ("prediction", "references"),
             "BLEU and chrF are the corpus scores WMT results are reported in, chrF++ adds word bigrams and agrees "
             "better with human judgement, and TER counts the edits a post-editor would make.",
@@ -94,7 +99,12 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "retrieval",
-            (_at_k("ndcg_at_k", "ndcg", 10), _at_k("recall_at_k", "recall", 10), _at_k("hit_rate_at_k", "hit_rate", 10), PresetMetric("mrr")),
+            (
+                _at_k("ndcg_at_k", "ndcg", 10),
+                _at_k("recall_at_k", "recall", 10),
+                _at_k("hit_rate_at_k", "hit_rate", 10),
+                PresetMetric("mrr"),
+            ),
             ("retrieved_ids", "relevant_ids"),
             "nDCG@10 rewards relevant documents near the top (and uses graded relevance), recall@10 and hit rate@10 "
             "say whether a generator sees the evidence at all, and MRR how far down the first relevant one sits.",
@@ -132,7 +142,9 @@ def get_preset(name: str) -> Preset:
     except KeyError:
         from rageval.registry import suggest
 
-        raise ConfigError(f"task: unknown preset {name!r}{suggest(name, PRESETS)} Presets: {', '.join(PRESETS)}") from None
+        raise ConfigError(
+            f"task: unknown preset {name!r}{suggest(name, PRESETS)} Presets: {', '.join(PRESETS)}"
+        ) from None
 
 
 def check_preset_metrics(task: str | None, metric_names: Sequence[str], registered: Iterable[str]) -> None:
@@ -149,8 +161,8 @@ def check_preset_metrics(task: str | None, metric_names: Sequence[str], register
     missing = preset.missing_metrics(registered)
     if missing:
         names = ", ".join(repr(name) for name in missing)
-        plural = "s" if len(missing) > 1 else ""
+        it = "them" if len(missing) > 1 else "it"
         raise ConfigError(
-            f"task: preset {task!r} needs metric{plural} {names}, which no loaded plugin registers: "
-            "install the plugin that provides it, or list metrics: yourself"
+            f"task: preset {task!r} needs metric{'s' if len(missing) > 1 else ''} {names}, which no loaded plugin "
+            f"registers: install a plugin that provides {it}, or list metrics: yourself"
         )

@@ -7,4 +7,7 @@ pluggy ``register()`` used for entry points; nothing is registered by importing 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "rageval.metrics.translation",
     "rageval.metrics.asr",
+    "rageval.metrics.overlap",
+    "rageval.metrics.retrieval",
+    "rageval.metrics.regression",
 )
