@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rageval.metric import Failed, Outcome, Scored, finite_or_none
 from rageval.stats import bootstrap_scores, percentile_interval
 from rageval.task import ConfiguredMetric
+
+if TYPE_CHECKING:
+    from rageval.slices import SliceTracker
 
 
 def id_sort_key(sample_id: Any) -> str:
@@ -49,11 +52,20 @@ class MetricAccumulator:
     sums: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     undetermined: dict[str, int] = field(default_factory=dict)
+    slices: SliceTracker | None = None
+    """Group keys of the rows, when the config has ``group_by``."""
 
     def __post_init__(self) -> None:
         self._names = self.configured.score_names()
 
-    def add(self, sample_id: Any, outcome: Outcome) -> SampleRecord:
+    def add(self, sample_id: Any, outcome: Outcome, group: tuple[str, ...] = ()) -> SampleRecord:
+        """Keep one sample's outcome; ``group`` is its value in each ``group_by`` column."""
+        record = self._record(sample_id, outcome)
+        if self.slices is not None:
+            self.slices.add(sample_id, group, record)
+        return record
+
+    def _record(self, sample_id: Any, outcome: Outcome) -> SampleRecord:
         if isinstance(outcome, Failed):
             self.n_errors += 1
             return SampleRecord({name: None for name, _ in self._names}, error=outcome.reason)

@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set metrics.0.params.tokenize=intl (repeatable)",
     )
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the output folder")
-    run.add_argument("--resume", action="store_true", help="continue the run in the output folder, scoring only new ids")
+    run.add_argument(
+        "--resume", action="store_true", help="continue the run in the output folder, scoring only new ids"
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
     run.add_argument("--format", choices=("table", "json", "md"), default="table", help="how to print the aggregate")
 
@@ -57,9 +59,32 @@ def _parser() -> argparse.ArgumentParser:
 
     metrics = sub.add_parser("metrics", parents=[common], help="list registered metrics")
     metrics.add_argument("--json", action="store_true", help="machine-readable output")
+    local_plugin = {
+        "dest": "local_plugins",
+        "action": "append",
+        "default": [],
+        "metavar": "FILE_OR_MODULE",
+        "help": "also load this local plugin: a .py file or a dotted module (repeatable)",
+    }
+    metrics.add_argument("--plugin", **local_plugin)
+
+    describe = sub.add_parser("describe", parents=[common], help="everything a metric declares, its parameters first")
+    describe.add_argument("metric", help="a registered metric name (see 'rageval metrics')")
+    describe.add_argument("--json", action="store_true", help="machine-readable output")
+    describe.add_argument("--plugin", **local_plugin)
 
     presets = sub.add_parser("presets", parents=[common], help="list the task presets a config can name with 'task:'")
     presets.add_argument("--json", action="store_true", help="machine-readable output")
+    compare = sub.add_parser(
+        "compare", parents=[common], help="compare runs of one dataset sample by sample, with paired significance tests"
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="run folders; the first is the baseline")
+    compare.add_argument("--format", choices=("table", "json", "md"), default="table", help="how to print the result")
+    compare.add_argument("--html", metavar="PATH", help="also write the comparison as a self-contained HTML page")
+    compare.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples (default 1000)")
+    compare.add_argument("--trials", type=int, default=10000, help="approximate randomization trials (default 10000)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of both tests (default 0)")
+    compare.add_argument("--force", action="store_true", help="compare runs of different samples or metric settings")
     return parser
 
 
@@ -72,7 +97,12 @@ def _version() -> str:
 def _registry(args: argparse.Namespace) -> Any:
     from rageval.registry import build_registry
 
-    return build_registry(entry_points=not args.no_plugins)
+    registry = build_registry(entry_points=not args.no_plugins)
+    if getattr(args, "local_plugins", None):
+        from rageval.plugins import with_local_plugins
+
+        registry = with_local_plugins(registry, args.local_plugins, Path.cwd())
+    return registry
 
 
 def _load_task(args: argparse.Namespace) -> Any:
@@ -88,7 +118,9 @@ def _load_task(args: argparse.Namespace) -> Any:
             raise ConfigError(f"--limit must be a positive number, got {args.limit}")
         overrides.append(f"dataset.limit={args.limit}")
     config = load_config(args.config, overrides)
-    registry = _registry(args)
+    from rageval.plugins import with_local_plugins
+
+    registry = with_local_plugins(_registry(args), config.plugins, Path(args.config).resolve().parent)
     check_preset_metrics(config.task, [m.name for m in config.metrics], registry.names())
     return build_task(config, registry, Path(args.config).resolve().parent)
 
@@ -143,6 +175,10 @@ def _print_aggregate(aggregate: dict[str, Any], fmt: str) -> None:
     for row in aggregate_rows(aggregate):
         table.add_row(*row)
     _console().print(table)
+    from rageval.slices import slice_tables
+
+    for slice_table in slice_tables(aggregate):
+        _console().print(slice_table)
 
 
 def _console() -> Any:
@@ -155,8 +191,8 @@ def _terminate_as_error(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived during a run."""
+class _Terminated(BaseException):
+    """SIGTERM arrived during a run; a BaseException so no per-sample handler swallows it."""
 
 
 def _summary_line(result: Any) -> str:
@@ -208,6 +244,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     scan = task.source.scan()
     fields = task.field_columns(scan)
     from rageval.runner import compute_signatures
+    from rageval.slices import check_group_by
+
+    check_group_by(task.config.group_by, scan.columns)
 
     signatures = compute_signatures(task)
     mapped = ", ".join(f"{k}<-{v}" for k, v in fields.items())
@@ -225,6 +264,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "plugin": item.plugin,
             "plugin_version": item.plugin_version,
             "fields": list(item.info.fields),
+            "any_of": [list(group) for group in item.info.any_of],
             "higher_is_better": item.info.higher_is_better,
             "scores": [spec.key or item.info.name for spec in item.info.score_specs()],
             "description": item.info.description,
@@ -243,7 +283,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         table.add_row(
             entry["name"],
             entry["plugin"],
-            ", ".join(entry["fields"]),
+            ", ".join([*entry["fields"], *("|".join(group) for group in entry["any_of"])]),
             "↑" if entry["higher_is_better"] else "↓",
             entry["description"],
         )
@@ -284,7 +324,73 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "metrics": cmd_metrics, "presets": cmd_presets}
+def cmd_describe(args: argparse.Namespace) -> int:
+    from rageval.plugins import describe_metric
+
+    described = describe_metric(_registry(args).entry(args.metric))
+    if args.json:
+        print(json.dumps(described, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    version = f" {described['plugin_version']}" if described["plugin_version"] else ""
+    lines = [f"{described['name']}: {described['description']}", f"  plugin: {described['plugin']}{version}"]
+    fields = ", ".join(described["fields"])
+    fields += "".join(f"; one of {' or '.join(group)}" for group in described["any_of"])
+    lines.append(f"  fields: {fields or 'none'}")
+    lines.append(f"  higher is better: {'yes' if described['higher_is_better'] else 'no'}")
+    lines.append("  scores:")
+    for score in described["scores"]:
+        arrow = "higher is better" if score["higher_is_better"] else "lower is better"
+        note = f": {score['description']}" if score["description"] else ""
+        lines.append(f"    {score['name']} ({arrow}){note}")
+    lines.append("  parameters:" if described["parameters"] else "  parameters: none")
+    for param in described["parameters"]:
+        default = "required" if param["required"] else f"default {json.dumps(param['default'], ensure_ascii=False)}"
+        facts = [param["type"], default, *param["constraints"]]
+        if param["allowed"]:
+            facts.append("one of " + ", ".join(json.dumps(value, ensure_ascii=False) for value in param["allowed"]))
+        note = f": {param['description']}" if param["description"] else ""
+        lines.append(f"    {param['name']} ({'; '.join(facts)}){note}")
+    lines.append(f"  signature: {described['signature']}")
+    if described["citation"]:
+        lines.append(f"  citation: {described['citation']}")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rageval.compare import compare_runs, compare_table, render_compare_markdown
+
+    result = compare_runs(
+        args.runs, _registry(args), resamples=args.resamples, trials=args.trials, seed=args.seed, force=args.force
+    )
+    for text in result["warnings"]:
+        sys.stderr.write(f"rageval: warning: {text}\n")
+    if args.html:
+        from rageval.errors import RunError
+        from rageval.reports.files import atomic_write_text
+        from rageval.reports.html import render_compare_html
+
+        try:
+            atomic_write_text(Path(args.html), render_compare_html(result))
+        except OSError as exc:
+            raise RunError(f"cannot write {args.html}: {exc.strerror or exc}") from None
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.format == "md":
+        print(render_compare_markdown(result))
+    else:
+        _console().print(compare_table(result))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "validate": cmd_validate,
+    "metrics": cmd_metrics,
+    "presets": cmd_presets,
+    "describe": cmd_describe,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

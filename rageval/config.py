@@ -34,6 +34,9 @@ class DatasetConfig(StrictModel):
     columns: dict[CanonicalField, str] = Field(
         default_factory=dict, description="canonical field -> the dataset's column name"
     )
+    format: str | None = Field(
+        None, description="read the path as this format: jsonl, json, csv, tsv, parquet or a plugin's"
+    )
 
 
 class MetricConfig(StrictModel):
@@ -68,6 +71,15 @@ class TaskConfig(StrictModel):
     output: str | None = Field(None, description="output folder (default: runs/<name>)")
     batch_size: int = Field(64, gt=0, le=1_000_000)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    plugins: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="local plugins to load: a .py file (relative to this config's folder) or a dotted module name",
+    )
+    reports: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="extra report writers from plugins to run after the built-in reports"
+    )
+    executor: Literal["local", "processes"] = Field("local", description="where batches are scored")
+    workers: int = Field(2, ge=1, le=256, description="worker processes for executor: processes")
     group_by: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="dataset columns to report every metric per value of (slices)"
     )
@@ -84,8 +96,6 @@ class TaskConfig(StrictModel):
         if repeated:
             raise ValueError(f"column {repeated[0]!r} is listed twice")
         return value
-    executor: Literal["local", "processes"] = Field("local", description="where batches are scored")
-    workers: int = Field(2, ge=1, le=256, description="worker processes for executor: processes")
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rageval.config import DatasetConfig
-from rageval.errors import DataError
+from rageval.errors import ConfigError, DataError, PluginError, RagevalError
 from rageval.sample import Sample
 
 FILE_FORMATS = {
@@ -32,6 +32,8 @@ FILE_FORMATS = {
     ".tsv": "tsv",
     ".parquet": "parquet",
 }
+BUILTIN_FORMATS: tuple[str, ...] = ("jsonl", "json", "csv", "tsv", "parquet")
+"""Format names ``dataset.format`` accepts without a plugin."""
 
 
 def hub_offline() -> bool:
@@ -171,6 +173,24 @@ class ScanResult:
     n_rows: int
 
 
+def _plugin_format(config: DatasetConfig, path: Path, loaders: Mapping[str, Any]) -> str | None:
+    """The plugin format that reads ``path``: ``dataset.format`` or the file's extension."""
+    if config.format is not None:
+        if config.format in BUILTIN_FORMATS:
+            return None
+        if config.format not in loaders:
+            from rageval.registry import suggest
+
+            known = [*BUILTIN_FORMATS, *sorted(loaders)]
+            raise ConfigError(
+                f"dataset.format: unknown format {config.format!r}{suggest(config.format, known)} "
+                f"Formats: {', '.join(known)} (plugins add more)"
+            )
+        return config.format
+    extension = path.suffix[1:].lower()
+    return extension if extension in loaders and not path.is_dir() else None
+
+
 @dataclass
 class DataSource:
     """A dataset as the config describes it: where, how to read it, which rows."""
@@ -179,12 +199,27 @@ class DataSource:
     location: str
     kind: str
     _scan: ScanResult | None = field(default=None, repr=False)
+    loader: Any = field(default=None, repr=False)
+    """The plugin loader (a ``RegisteredExtension``) when ``kind`` is ``"plugin"``."""
 
     @classmethod
-    def open(cls, config: DatasetConfig, base_dir: Path) -> DataSource:
-        """Locate the dataset; a missing file is a :class:`DataError` naming it."""
+    def open(cls, config: DatasetConfig, base_dir: Path, loaders: Mapping[str, Any] | None = None) -> DataSource:
+        """Locate the dataset; a missing file is a :class:`DataError` naming it.
+
+        ``loaders`` are the plugin dataset loaders by format name (``Registry.loaders``).
+        """
+        loaders = loaders or {}
         raw = Path(os.path.expanduser(config.path))
         path = raw if raw.is_absolute() else base_dir / raw
+        plugin_format = _plugin_format(config, path, loaders)
+        if plugin_format is not None:
+            if not path.exists():
+                raise DataError(f"dataset.path: not found: {path}")
+            return cls(config, str(path), "plugin", loader=loaders[plugin_format])
+        if config.format is not None:
+            if not path.is_file():
+                raise DataError(f"dataset.path: file not found: {path} (dataset.format {config.format!r} reads a file)")
+            return cls(config, str(path), config.format)
         if path.is_dir():
             if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
                 return cls(config, str(path), "saved")
@@ -193,7 +228,10 @@ class DataSource:
             kind = _format_of(path)
             if kind is None:
                 known = ", ".join(sorted(FILE_FORMATS))
-                raise DataError(f"dataset.path: cannot tell the format of {path}; use one of {known} (optionally .gz)")
+                raise DataError(
+                    f"dataset.path: cannot tell the format of {path}; use one of {known} (optionally .gz), "
+                    "or set dataset.format"
+                )
             return cls(config, str(path), kind)
         looks_like_hub_id = (
             _format_of(raw) is None
@@ -223,7 +261,22 @@ class DataSource:
             return _read_parquet(path)
         if self.kind == "saved":
             return _read_saved_dataset(path, self.config.split)
+        if self.kind == "plugin":
+            return self._plugin_rows(path)
         return _read_hub(self.location, self.config.split)
+
+    def _plugin_rows(self, path: Path) -> Iterator[tuple[int, Any]]:
+        loader = self.loader
+        where = f"plugin {loader.plugin!r}: dataset loader {loader.name!r}"
+        try:
+            for item in loader.function(path, self.config):
+                if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], int)):
+                    raise PluginError(f"{where} yielded {item!r} for {path}; expected (position, row) pairs")
+                yield item
+        except RagevalError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"{where} failed on {path}: {type(exc).__name__}: {exc}") from exc
 
     def _where(self, line: int) -> str:
         unit = "line" if self.kind in ("jsonl", "csv", "tsv") else "record"

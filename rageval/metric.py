@@ -68,6 +68,11 @@ class MetricInfo:
     libraries: tuple[str, ...] = ()
     """Distributions whose versions change the numbers; they go into the signature."""
     citation: str = ""
+    any_of: tuple[tuple[str, ...], ...] = ()
+    """Groups of alternative fields: each group needs at least one of its fields mapped
+    (a label metric takes ``prediction`` or derives it from ``prediction_scores``)."""
+    examples: tuple[Mapping[str, Any], ...] = ()
+    """Sample rows (canonical field -> value) the metric can score; ``rageval.testing`` and docs use them."""
 
     def score_specs(self) -> tuple[ScoreSpec, ...]:
         return self.scores or (ScoreSpec("", self.higher_is_better, self.description),)

@@ -111,10 +111,10 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "classification",
-            (PresetMetric("accuracy"), PresetMetric("f1")),
+            (PresetMetric("accuracy"), PresetMetric("f1", params=(("average", "macro"),))),
             ("prediction", "label"),
-            "Accuracy is the share of correct labels; F1 balances precision and recall, which accuracy hides "
-            "when classes are imbalanced.",
+            "Accuracy is the share of correct labels; macro F1 balances precision and recall over every class, "
+            "which accuracy hides when classes are imbalanced.",
         ),
         Preset(
             "regression",

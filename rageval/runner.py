@@ -8,6 +8,7 @@ batch's rows for that metric only; the other metrics and batches carry on.
 from __future__ import annotations
 
 import platform
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,16 +18,29 @@ from typing import Any, TextIO
 
 from rageval.aggregate import MetricAccumulator
 from rageval.errors import ConfigError, RagevalError, RunError
-from rageval.metric import Failed, Outcome, distribution_version
+from rageval.executors import LocalExecutor, ProcessExecutor
+from rageval.metric import Outcome, distribution_version
 from rageval.reports.files import atomic_write_text, to_json
+from rageval.reports.html import render_html_report
 from rageval.reports.markdown import render_markdown
-from rageval.sample import Sample
-from rageval.task import ConfiguredMetric, Task
+from rageval.reports.samples import json_safe
+from rageval.resume import (
+    PreviousRows,
+    build_manifest,
+    check_resumable,
+    read_previous_rows,
+    repair_samples_file,
+    write_manifest,
+)
+from rageval.sample import CANONICAL_FIELDS, Sample
+from rageval.slices import SliceTracker, check_group_by, group_key, slices_entry
+from rageval.task import Task
 
 SAMPLES_FILE = "samples.jsonl"
 AGGREGATE_FILE = "aggregate.json"
 REPORT_FILE = "report.md"
-RUN_FILES = (SAMPLES_FILE, AGGREGATE_FILE, REPORT_FILE)
+HTML_REPORT_FILE = "report.html"
+RUN_FILES = (SAMPLES_FILE, AGGREGATE_FILE, REPORT_FILE, "run.json", HTML_REPORT_FILE)
 
 ProgressFn = Callable[[int], None]
 
@@ -37,10 +51,17 @@ class RunResult:
     aggregate: dict[str, Any]
 
 
+def safe_file_name(name: str) -> str:
+    """``name`` as one path component: no separators, no ``..``, no NUL or control characters."""
+    cleaned = re.sub(r"[^\w.\-]+", "_", name).strip("._") or "run"
+    return cleaned[:120]
+
+
 def default_output_dir(task: Task) -> Path:
+    """The config's ``output``, else ``runs/<name>`` with the name made a safe folder name."""
     if task.config.output:
         return Path(task.config.output)
-    return Path("runs") / task.config.name
+    return Path("runs") / safe_file_name(task.config.name)
 
 
 def prepare_output_dir(path: Path, overwrite: bool) -> None:
@@ -68,21 +89,6 @@ def library_versions(task: Task) -> dict[str, str]:
     return versions
 
 
-def score_batch_safely(configured: ConfiguredMetric, batch: list[Sample]) -> list[Outcome]:
-    """The metric's outcomes for a batch; a metric that raises fails this batch's rows only."""
-    try:
-        outcomes = configured.metric.score_batch(batch)
-    except RagevalError:
-        raise
-    except Exception as exc:
-        reason = f"metric {configured.alias!r} raised {type(exc).__name__}: {exc}"
-        return [Failed(reason) for _ in batch]
-    if len(outcomes) != len(batch):
-        reason = f"metric {configured.alias!r} returned {len(outcomes)} outcomes for {len(batch)} samples"
-        return [Failed(reason) for _ in batch]
-    return outcomes
-
-
 def compute_signatures(task: Task) -> dict[str, str]:
     signatures = {}
     for configured in task.metrics:
@@ -98,13 +104,61 @@ def compute_signatures(task: Task) -> dict[str, str]:
 
 
 @contextmanager
-def _samples_file(path: Path) -> Iterator[TextIO]:
+def _samples_file(path: Path, mode: str) -> Iterator[TextIO]:
     try:
-        handle = open(path, "w", encoding="utf-8")
+        handle = open(path, mode, encoding="utf-8")
     except OSError as exc:
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
     with handle:
         yield handle
+
+
+def make_executor(task: Task) -> LocalExecutor | ProcessExecutor:
+    if task.config.executor == "processes":
+        config = task.config.model_dump(mode="json", by_alias=True)
+        return ProcessExecutor(config, task.base_dir, task.config.workers)
+    return LocalExecutor(task.metrics)
+
+
+def _row(
+    sample: Sample, accumulators: list[MetricAccumulator], outcomes: list[Outcome], group: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": sample.id, "scores": {}, "errors": {}, "stats": {}}
+    row["fields"] = {n: json_safe(getattr(sample, n)) for n in CANONICAL_FIELDS if getattr(sample, n) is not None}
+    details = {}
+    for acc, outcome in zip(accumulators, outcomes):
+        record = acc.add(sample.id, outcome, group)
+        row["scores"].update(record.scores)
+        alias = acc.configured.alias
+        if record.error is not None:
+            row["errors"][alias] = record.error
+        if record.stats is not None:
+            row["stats"][alias] = record.stats
+        if record.detail is not None:
+            details[alias] = record.detail
+    if details:
+        row["detail"] = details
+    return row
+
+
+def _start_output(
+    task: Task, output_dir: Path, manifest: dict[str, Any], overwrite: bool, resume: bool
+) -> PreviousRows:
+    """Prepare the output folder; for a resumed run, the rows it already holds."""
+    samples_path = output_dir / SAMPLES_FILE
+    aliases = [configured.alias for configured in task.metrics]
+    if resume and output_dir.is_dir() and any(output_dir.iterdir()):
+        check_resumable(output_dir, manifest)
+        repair_samples_file(samples_path)
+        previous = read_previous_rows(samples_path, aliases)
+        (output_dir / AGGREGATE_FILE).unlink(missing_ok=True)
+        return previous
+    prepare_output_dir(output_dir, overwrite)
+    try:
+        write_manifest(output_dir, manifest)
+    except OSError as exc:
+        raise RunError(f"cannot write in {output_dir}: {exc.strerror or exc}") from None
+    return PreviousRows()
 
 
 def run_task(
@@ -112,83 +166,136 @@ def run_task(
     output_dir: Path | None = None,
     *,
     overwrite: bool = False,
+    resume: bool = False,
     progress: Callable[[int, int], ProgressFn] | None = None,
 ) -> RunResult:
     """Score the task's dataset with its metrics and write the run's files to ``output_dir``.
 
-    ``progress``, when given, is called once with the number of rows and returns a
-    function called with the number of rows each finished batch held.
+    With ``resume``, samples already in the folder's samples.jsonl are not scored again:
+    their statistics are read back. ``progress``, when given, is called once with the
+    number of rows and returns a function called with the rows each finished batch held.
     """
     started = time.perf_counter()
     scan = task.source.scan()
     field_columns = task.field_columns(scan)
+    group_by = task.config.group_by
+    check_group_by(group_by, scan.columns)
     signatures = compute_signatures(task)
     output_dir = Path(output_dir) if output_dir is not None else default_output_dir(task)
-    prepare_output_dir(output_dir, overwrite)
+    previous = _start_output(task, output_dir, build_manifest(task, signatures), overwrite, resume)
+    if len(previous.outcomes) > scan.n_rows:
+        raise ConfigError(
+            f"--resume: {output_dir} already holds {len(previous.outcomes)} samples, more than the "
+            f"{scan.n_rows} rows this config selects (dataset.limit?)"
+        )
 
-    n_rows = scan.n_rows
-    advance = progress(n_rows, len(task.metrics)) if progress else None
-    accumulators = [MetricAccumulator(configured) for configured in task.metrics]
-    n_samples = 0
-    with _samples_file(output_dir / SAMPLES_FILE) as samples_out:
+    advance = progress(scan.n_rows, len(task.metrics)) if progress else None
+    accumulators = [
+        MetricAccumulator(configured, slices=SliceTracker(tuple(group_by)) if group_by else None)
+        for configured in task.metrics
+    ]
+
+    def group_of(sample: Sample) -> tuple[str, ...]:
+        return group_key(sample, group_by, field_columns) if group_by else ()
+
+    aliases = [acc.configured.alias for acc in accumulators]
+    counts = {"scored": 0, "resumed": 0}
+
+    def batches_to_score() -> Iterator[list[Sample]]:
         for batch in task.source.batches(task.config.batch_size, field_columns):
-            per_metric = [score_batch_safely(acc.configured, batch) for acc in accumulators]
-            lines = []
-            for position, sample in enumerate(batch):
-                row: dict[str, Any] = {"id": sample.id, "scores": {}, "errors": {}, "stats": {}}
-                details = {}
-                for acc, outcomes in zip(accumulators, per_metric):
-                    record = acc.add(sample.id, outcomes[position])
-                    row["scores"].update(record.scores)
-                    alias = acc.configured.alias
-                    if record.error is not None:
-                        row["errors"][alias] = record.error
-                    if record.stats is not None:
-                        row["stats"][alias] = record.stats
-                    if record.detail is not None:
-                        details[alias] = record.detail
-                if details:
-                    row["detail"] = details
-                lines.append(to_json(row))
-            try:
-                samples_out.write("\n".join(lines) + "\n")
-                samples_out.flush()
-            except OSError as exc:
-                raise RunError(f"cannot write {output_dir / SAMPLES_FILE}: {exc.strerror or exc}") from None
-            n_samples += len(batch)
-            if advance:
-                advance(len(batch))
+            todo = []
+            for sample in batch:
+                if sample.id in previous:
+                    restored = previous.get(sample.id)
+                    for acc, alias in zip(accumulators, aliases):
+                        acc.add(sample.id, restored[alias], group_of(sample))
+                    counts["resumed"] += 1
+                else:
+                    todo.append(sample)
+            if len(todo) < len(batch) and advance:
+                advance(len(batch) - len(todo))
+            if todo:
+                yield todo
 
+    executor = make_executor(task)
+    try:
+        with _samples_file(output_dir / SAMPLES_FILE, "a" if previous.outcomes else "w") as samples_out:
+            for batch, per_metric in executor.map(batches_to_score()):
+                lines = [
+                    to_json(_row(sample, accumulators, [outcomes[i] for outcomes in per_metric], group_of(sample)))
+                    for i, sample in enumerate(batch)
+                ]
+                try:
+                    samples_out.write("\n".join(lines) + "\n")
+                    samples_out.flush()
+                except OSError as exc:
+                    raise RunError(f"cannot write {output_dir / SAMPLES_FILE}: {exc.strerror or exc}") from None
+                counts["scored"] += len(batch)
+                if advance:
+                    advance(len(batch))
+    finally:
+        executor.close()
+
+    elapsed = time.perf_counter() - started
+    aggregate = build_aggregate(task, accumulators, signatures)
+    aggregate["n_samples"] = counts["scored"] + counts["resumed"]
+    aggregate["timing"] = {
+        "seconds": round(elapsed, 3),
+        "samples_scored": counts["scored"],
+        "samples_resumed": counts["resumed"],
+        "samples_per_second": round(counts["scored"] / elapsed, 1) if elapsed > 0 else None,
+        "metric_seconds": {alias: round(spent, 3) for alias, spent in executor.seconds.items()},
+    }
+    write_aggregate(output_dir, aggregate)
+    write_plugin_reports(task, output_dir, aggregate)
+    return RunResult(output_dir, aggregate)
+
+
+def build_aggregate(task: Task, accumulators: list[MetricAccumulator], signatures: dict[str, str]) -> dict[str, Any]:
+    """aggregate.json's content from the accumulated statistics."""
     bootstrap = task.config.bootstrap
     metrics: dict[str, Any] = {}
     details: dict[str, Any] = {}
-    warnings: list[str] = []
+    warned: dict[str, list[str]] = {}
     for acc in accumulators:
         alias = acc.configured.alias
         metrics.update(acc.summary(bootstrap.resamples, bootstrap.seed, signatures[alias]))
         extra = acc.details()
         if extra:
             details[alias] = extra
-            warnings += [f"{alias}: {text}" for text in extra.get("warnings", [])]
-    aggregate = {
+            for text in extra.get("warnings", []):
+                warned.setdefault(text, []).append(alias)
+    return {
         "name": task.config.name,
         "config": task.config.model_dump(mode="json", by_alias=True),
         "versions": library_versions(task),
-        "n_samples": n_samples,
+        "n_samples": 0,
         "bootstrap": {"resamples": bootstrap.resamples, "seed": bootstrap.seed, "method": "percentile"},
         "metrics": metrics,
         "details": details,
-        "warnings": warnings,
+        "warnings": [f"{', '.join(aliases)}: {text}" for text, aliases in warned.items()],
         "counters": dict(task.context.counters),
-        "elapsed_seconds": round(time.perf_counter() - started, 3),
+        **slices_entry(accumulators, bootstrap.resamples, bootstrap.seed),
     }
-    write_aggregate(output_dir, aggregate)
-    return RunResult(output_dir, aggregate)
 
 
 def write_aggregate(output_dir: Path, aggregate: dict[str, Any]) -> None:
     try:
         atomic_write_text(output_dir / AGGREGATE_FILE, to_json(aggregate, indent=2) + "\n")
         atomic_write_text(output_dir / REPORT_FILE, render_markdown(aggregate))
+        atomic_write_text(output_dir / HTML_REPORT_FILE, render_html_report(aggregate, output_dir / SAMPLES_FILE))
     except OSError as exc:
         raise RunError(f"cannot write the reports in {output_dir}: {exc.strerror or exc}") from None
+
+
+def write_plugin_reports(task: Task, output_dir: Path, aggregate: dict[str, Any]) -> None:
+    """Run the plugin report writers the config's ``reports:`` selects; a failure names the plugin."""
+    for writer in task.reports:
+        try:
+            writer.function(output_dir, aggregate)
+        except RagevalError:
+            raise
+        except Exception as exc:
+            raise RunError(
+                f"report writer {writer.name!r} of plugin {writer.plugin!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc

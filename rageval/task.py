@@ -7,7 +7,7 @@ score names, fields no column provides. Each problem is one error line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from rageval.context import RunContext
 from rageval.data import DataSource, ScanResult
 from rageval.errors import ConfigError, DataError, RagevalError
 from rageval.metric import Metric, ScoreSpec, score_name
-from rageval.registry import Registry, suggest
+from rageval.registry import RegisteredExtension, Registry, build_registry, suggest
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Task:
     metrics: list[ConfiguredMetric]
     source: DataSource
     context: RunContext
+    reports: list[RegisteredExtension] = field(default_factory=list)
+    """Plugin report writers the config's ``reports:`` selects, in its order."""
 
     def field_columns(self, scan: ScanResult) -> dict[str, str]:
         """Canonical field -> column for every field that metrics need or the config maps.
@@ -69,6 +71,13 @@ class Task:
                     resolved[fld] = column
                 else:
                     missing.append(f"metric {configured.alias!r} needs field {fld!r}")
+            for group in configured.metric.info.any_of:
+                present = [fld for fld in group if mapping.get(fld, fld) in columns]
+                for fld in present:
+                    resolved[fld] = mapping.get(fld, fld)
+                if not present:
+                    either = " or ".join(repr(fld) for fld in group)
+                    missing.append(f"metric {configured.alias!r} needs field {either}")
         if missing:
             unique = list(dict.fromkeys(missing))
             raise DataError(
@@ -115,24 +124,46 @@ def configure_metrics(config: TaskConfig, registry: Registry, context: RunContex
     return configured
 
 
+def select_reports(config: TaskConfig, registry: Registry) -> list[RegisteredExtension]:
+    """The report writers ``reports:`` names; an unknown name suggests close ones."""
+    selected = []
+    for position, name in enumerate(config.reports):
+        if name not in registry.writers:
+            available = ", ".join(sorted(registry.writers)) or "none (install or name a plugin that adds one)"
+            raise ConfigError(
+                f"reports[{position}]: unknown report writer {name!r}{suggest(name, registry.writers)} "
+                f"Available: {available}"
+            )
+        selected.append(registry.writers[name])
+    return selected
+
+
 def build_task(
     config: TaskConfig,
     registry: Registry,
     base_dir: Path,
     context: RunContext | None = None,
 ) -> Task:
+    """Resolve a config; the local plugins it names (``plugins:``) join ``registry`` first."""
+    from rageval.plugins import with_local_plugins
+
+    registry = with_local_plugins(registry, config.plugins, base_dir)
     context = context or RunContext()
     metrics = configure_metrics(config, registry, context)
-    source = DataSource.open(config.dataset, base_dir)
-    return Task(config, base_dir, metrics, source, context)
+    source = DataSource.open(config.dataset, base_dir, registry.loaders)
+    return Task(config, base_dir, metrics, source, context, select_reports(config, registry))
 
 
 def load_task(
     path: str | Path,
-    registry: Registry,
+    registry: Registry | None = None,
     overrides: Sequence[str] = (),
     context: RunContext | None = None,
 ) -> Task:
-    """Read a config file and resolve it; dataset paths are relative to the config's folder."""
+    """Read a config file and resolve it; dataset paths are relative to the config's folder.
+
+    Without ``registry``, one is built with the installed plugins (entry points).
+    """
     config = load_config(path, overrides)
+    registry = registry if registry is not None else build_registry()
     return build_task(config, registry, Path(path).resolve().parent, context)

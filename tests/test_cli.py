@@ -186,3 +186,40 @@ def test_metrics_listing():
     assert entries["chrf"]["description"]
     table = run_cli("metrics")
     assert table.returncode == 0 and "bleu" in table.stdout
+
+
+def test_progress_bar_on_a_terminal_only(config, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "rageval"
+    primary, secondary = pty.openpty()
+    try:
+        process = subprocess.run(
+            [str(script), "run", str(config), "-o", str(tmp_path / "out")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=120,
+            env=dict(os.environ, COLUMNS="120", TERM="xterm"),
+        )
+        os.close(secondary)
+        secondary = None
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if secondary is not None:
+            os.close(secondary)
+        os.close(primary)
+    assert process.returncode == 0
+    assert "scoring" in b"".join(chunks).decode("utf-8", "replace")

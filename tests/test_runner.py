@@ -64,7 +64,13 @@ def test_rows_and_aggregate(tmp_path, registry):
     assert low <= high
     assert aggregate["metrics"]["wer"]["higher_is_better"] is False
     assert "| bleu ↑ |" in (tmp_path / "out" / "report.md").read_text()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["aggregate.json", "report.md", "samples.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "aggregate.json",
+        "report.html",
+        "report.md",
+        "run.json",
+        "samples.jsonl",
+    ]
 
 
 def test_unscorable_values_are_errors_in_their_rows_and_counted(tmp_path, registry):
@@ -152,3 +158,13 @@ def test_existing_output_needs_overwrite_and_must_be_a_run(tmp_path, registry):
     with pytest.raises(ConfigError, match="holds no rageval run: refusing to overwrite it"):
         run_task(task, tmp_path / "mine", overwrite=True)
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"), [("../../escape", "escape"), ("a/b\\c", "a_b_c"), ("..", "run"), ("ok-1.2", "ok-1.2")]
+)
+def test_default_output_folder_stays_inside_runs(tmp_path, registry, monkeypatch, name, folder):
+    monkeypatch.chdir(tmp_path)
+    result = run_task(make_task(tmp_path, registry, name=name))
+    assert result.output_dir == tmp_path.joinpath("runs", folder).relative_to(tmp_path)
+    assert (tmp_path / "runs" / folder / "aggregate.json").exists()

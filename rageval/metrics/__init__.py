@@ -7,7 +7,10 @@ pluggy ``register()`` used for entry points; nothing is registered by importing 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "rageval.metrics.translation",
     "rageval.metrics.asr",
+    "rageval.metrics.rag",
+    "rageval.metrics.perplexity",
     "rageval.metrics.overlap",
     "rageval.metrics.retrieval",
     "rageval.metrics.regression",
+    "rageval.metrics.classification",
 )

@@ -49,6 +49,10 @@ def render_markdown(aggregate: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     if aggregate.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {text}" for text in aggregate["warnings"]]
+    if aggregate.get("slices"):
+        from rageval.slices import render_slices_markdown
+
+        lines += render_slices_markdown(aggregate)
     lines += [
         "",
         "↑ higher is better, ↓ lower is better; value: corpus score from summed statistics; mean: mean of per-sample scores;",

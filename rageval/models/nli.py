@@ -1,0 +1,144 @@
+"""Natural-language-inference models: the probability that a premise entails a hypothesis.
+
+Any ``AutoModelForSequenceClassification`` checkpoint trained for NLI works; which output is
+"entailment" is read from the model's ``id2label``, never assumed. Premises longer than the
+model's input are split into windows by the caller (:mod:`rageval.metrics.rag` packs context
+sentences); a pair that still does not fit is truncated (premise first) and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from rageval.errors import ConfigError
+from rageval.models.memo import Memo
+from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
+from rageval.models.source import ModelSource, fingerprint
+
+Counter = Callable[[str, int], None]
+
+_UNBOUNDED = 1_000_000
+
+
+def entailment_index(id2label: dict[int, str], name: str, override: int | str | None = None) -> int:
+    """The output index of the entailment class, from the config's labels or the override."""
+    labels = {int(k): str(v) for k, v in id2label.items()}
+    if isinstance(override, int):
+        if override not in labels:
+            raise ConfigError(f"entailment_label: {name!r} has no output {override}; its labels are {labels}")
+        return override
+    if isinstance(override, str):
+        found = [i for i, label in labels.items() if label.lower() == override.lower()]
+    else:
+        found = [i for i, label in labels.items() if label.lower().startswith("entail")]
+    if len(found) != 1:
+        wanted = repr(override) if override else "'entailment'"
+        raise ConfigError(
+            f"model {name!r} has no single {wanted} label among {labels}: set params.entailment_label to its index"
+        )
+    return found[0]
+
+
+class NLIModel:
+    """One NLI classifier with the run's memo of the pairs it has scored."""
+
+    def __init__(
+        self,
+        source: ModelSource,
+        *,
+        device: str = "auto",
+        dtype: str = "float32",
+        max_length: int | None = None,
+        trust_remote_code: bool = False,
+        entailment_label: int | str | None = None,
+        count: Counter | None = None,
+    ) -> None:
+        self.source = source
+        self.device = pick_device(device)
+        self._count = count or (lambda name, n: None)
+        transformers = require("transformers")
+        options = {
+            "revision": source.revision,
+            "trust_remote_code": trust_remote_code,
+            "local_files_only": source.is_local,
+        }
+        try:
+            with quiet_loading():
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(source.location, **options)
+                self.model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                    source.location, dtype=torch_dtype(dtype), **options
+                )
+        except Exception as exc:
+            raise loading_error(source.name, exc) from exc
+        self.model.to(self.device).eval()
+        config = self.model.config
+        self.entailment = entailment_index(config.id2label, source.name, entailment_label)
+        limits = [
+            n
+            for n in (getattr(config, "max_position_embeddings", None), self.tokenizer.model_max_length)
+            if isinstance(n, int) and 0 < n < _UNBOUNDED
+        ]
+        model_limit = min(limits) if limits else 512
+        if max_length is not None and max_length > model_limit:
+            raise ConfigError(f"max_length: {max_length} is more than model {source.name!r} accepts ({model_limit})")
+        self.max_length = max_length or model_limit
+        self._memo: Memo[float] = Memo(64 << 20)
+        self._lengths: Memo[int] = Memo(64 << 20)
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.source)
+        return self._fingerprint
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text alone, without special tokens."""
+        new = self._lengths.missing(list(texts))
+        if new:
+            encoded = self.tokenizer(list(new), add_special_tokens=False, truncation=False)["input_ids"]
+            for text, ids in zip(new, encoded):
+                self._lengths.put(text, len(ids))
+        return [self._lengths.get(t) for t in texts]
+
+    @property
+    def pair_overhead(self) -> int:
+        """Special tokens the tokenizer adds around a (premise, hypothesis) pair."""
+        return int(self.tokenizer.num_special_tokens_to_add(pair=True))
+
+    def entailment_probability(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
+        """P(entailment) of each (premise, hypothesis) pair; each distinct pair is scored once per run."""
+        new = self._memo.missing(list(pairs))
+        fresh = self._score(new, batch_size) if new else {}
+        return np.array([fresh[p] if p in fresh else self._memo.get(p) for p in pairs], dtype=np.float64)
+
+    def _score(self, pairs: list, batch_size: int) -> dict[tuple[str, str], float]:
+        torch = require("torch")
+        premise_len = self.count_tokens([p for p, _ in pairs])
+        hypothesis_len = self.count_tokens([h for _, h in pairs])
+        sizes = [a + b + self.pair_overhead for a, b in zip(premise_len, hypothesis_len)]
+        truncated = sum(n > self.max_length for n in sizes)
+        if truncated:
+            self._count(f"{self.source.label}.truncated_inputs", truncated)
+        self._count(f"{self.source.label}.scored_pairs", len(pairs))
+        order = sorted(range(len(pairs)), key=lambda i: (-sizes[i], i))
+        fresh: dict[tuple[str, str], float] = {}
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                chunk = [pairs[i] for i in order[start : start + batch_size]]
+                inputs = self.tokenizer(
+                    [p for p, _ in chunk],
+                    [h for _, h in chunk],
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                logits = self.model(**inputs).logits.float()
+                probs = torch.softmax(logits, dim=-1)[:, self.entailment].cpu().numpy().astype(np.float64)
+                for pair, prob in zip(chunk, probs):
+                    fresh[pair] = float(prob)
+                    self._memo.put(pair, float(prob))
+        return fresh

@@ -1,0 +1,115 @@
+"""One streaming pass over samples.jsonl collecting what the HTML report shows of each score.
+
+Per score it keeps the per-sample values (for the histogram, 8 bytes each), the worst N rows
+(a bounded selection: never more than 2N candidates held) and a few error examples, so a run
+of a million rows is never loaded whole.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from array import array
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rageval.aggregate import id_sort_key
+
+WORST_N = 10
+
+
+def score_aliases(aggregate: Mapping[str, Any]) -> dict[str, str]:
+    """Score name -> the alias of the metric that reports it (``rouge.rouge1`` -> ``rouge``)."""
+    aliases = [m.get("as") or m["name"] for m in aggregate.get("config", {}).get("metrics") or []]
+    owners = {}
+    for name in aggregate["metrics"]:
+        matches = [a for a in aliases if name == a or name.startswith(a + ".")]
+        owners[name] = max(matches, key=len) if matches else name
+    return owners
+
+
+@dataclass
+class ScoreScan:
+    """What the report keeps of one score while streaming: values, worst rows, error examples.
+
+    Worst rows are ordered by ``(rank, id key, position)``, rank being the score (or its negative
+    where lower is better). Candidates collect until there are ``2 * limit``, then the best
+    ``limit`` are kept, and ``cutoff`` (the highest kept rank) turns away later rows that
+    cannot enter without building anything for them.
+    """
+
+    higher_is_better: bool
+    values: array = field(default_factory=lambda: array("d"))
+    worst: list[tuple[float, str, int, dict[str, Any]]] = field(default_factory=list)
+    errors: list[tuple[Any, str]] = field(default_factory=list)
+    cutoff: float = math.inf
+
+    def could_keep(self, score: float) -> bool:
+        return (score if self.higher_is_better else -score) <= self.cutoff
+
+    def keep(self, score: float, sample_id: Any, position: int, shown: dict[str, Any], limit: int) -> None:
+        rank = score if self.higher_is_better else -score
+        self.worst.append((rank, id_sort_key(sample_id), position, shown))
+        if len(self.worst) >= 2 * limit:
+            self.worst = heapq.nsmallest(limit, self.worst, key=lambda item: item[:3])
+            self.cutoff = self.worst[-1][0]
+
+    def worst_rows(self, limit: int) -> list[dict[str, Any]]:
+        return [item[3] for item in heapq.nsmallest(limit, self.worst, key=lambda item: item[:3])]
+
+
+def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of samples.jsonl; a torn last line (a run cut off mid-write) is skipped."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                yield row
+
+
+def scan_samples(path: Path, aggregate: Mapping[str, Any], worst_n: int = WORST_N) -> dict[str, ScoreScan]:
+    """One pass over samples.jsonl collecting, per score, what the report shows."""
+    owners = score_aliases(aggregate)
+    scans = {name: ScoreScan(bool(entry["higher_is_better"])) for name, entry in aggregate["metrics"].items()}
+    if not path.exists():
+        return scans
+    for position, row in enumerate(iter_rows(path)):
+        scores = row.get("scores") or {}
+        errors = row.get("errors") or {}
+        for name, scan in scans.items():
+            alias = owners[name]
+            value = scores.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                scan.values.append(float(value))
+                if worst_n > 0 and scan.could_keep(float(value)):
+                    shown = {
+                        "id": row.get("id"),
+                        "score": float(value),
+                        "fields": row.get("fields") or {},
+                        "detail": (row.get("detail") or {}).get(alias),
+                    }
+                    scan.keep(float(value), row.get("id"), position, shown, worst_n)
+            elif alias in errors and len(scan.errors) < 5:
+                scan.errors.append((row.get("id"), str(errors[alias])))
+    return scans
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as strict JSON can hold it: non-finite numbers and other types become their text."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return str(value)
