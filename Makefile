@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rageval-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
-RUN_CONFIG ?= configs/translation.yaml
+RUN_CONFIG ?= configs/rag.yaml
 
 .PHONY: run test lint format clean install
 

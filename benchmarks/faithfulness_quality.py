@@ -18,6 +18,7 @@ contexts) and MiniLM similarity of the whole answer to the whole context.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -62,7 +63,7 @@ def balanced_accuracy(labels: Sequence[int], scores: Sequence[float], cut: float
 def best_cut(labels: Sequence[int], scores: Sequence[float]) -> float:
     """The cut-off with the best balanced accuracy (ties: the middle of the best run)."""
     candidates = sorted(set(scores))
-    midpoints = [(a + b) / 2 for a, b in zip(candidates, candidates[1:])] or candidates
+    midpoints = [(a + b) / 2 for a, b in itertools.pairwise(candidates)] or candidates
     values = [balanced_accuracy(labels, scores, c) for c in midpoints]
     best = max(values)
     winners = [c for c, v in zip(midpoints, values) if v == best]
@@ -77,13 +78,12 @@ def token_overlap(answer: str, contexts: Sequence[str]) -> float:
 
 def score_file(metric: Any, rows: list[dict[str, Any]], batch: int = 64) -> list[list[Any]]:
     """Claim checks of every answer, through the metric's own claim splitting and scorer."""
-    from rageval.metrics.claims import split_claims
     from rageval.metrics.evidence import Evidence
 
     checks: list[list[Any]] = []
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        items = [Evidence(r["answer"], split_claims(r["answer"]), list(r["contexts"])) for r in chunk]
+        items = [Evidence.of(r["answer"], r["contexts"]) for r in chunk]
         checks += metric.check(items)
     return checks
 
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dev_checks = [c for name in DEV_FILES for c in checks[name]]
         if args.fit and scorer in evidence.CALIBRATIONS:
             bias, weights = fit_calibration(dev_checks, dev_labels)
-            print(f'{scorer}: Calibration({bias:.3f}, {weights}),  # refit on {", ".join(DEV_FILES)}')
+            print(f"{scorer}: Calibration({bias:.3f}, {weights}),  # refit on {', '.join(DEV_FILES)}")
             evidence.CALIBRATIONS[scorer] = evidence.Calibration(bias, weights)
             checks = {name: score_file(metric, rows) for name, rows in files.items()}
             dev_checks = [c for name in DEV_FILES for c in checks[name]]

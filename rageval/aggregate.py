@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +22,21 @@ if TYPE_CHECKING:
 def id_sort_key(sample_id: Any) -> str:
     """A total order on ids of mixed types, so aggregates do not depend on row order."""
     return json.dumps(sample_id, ensure_ascii=False)
+
+
+def _fast_id_sort_key(sample_id: Any) -> str:
+    kind = type(sample_id)
+    if kind is int:
+        return int.__repr__(sample_id)
+    if kind is str:
+        return encode_basestring(sample_id)
+    return id_sort_key(sample_id)
+
+
+def sample_order(ids: Sequence[Any]) -> list[int]:
+    """Positions of ``ids`` sorted by :func:`id_sort_key`, computed without a ``json.dumps`` per id."""
+    keys = list(map(_fast_id_sort_key, ids))
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def _stats_row(stats: tuple[Any, ...]) -> np.ndarray:
@@ -57,6 +75,8 @@ class MetricAccumulator:
 
     def __post_init__(self) -> None:
         self._names = self.configured.score_names()
+        self._sorted: np.ndarray | None = None
+        self._sample_scores_many = getattr(self.configured.metric, "sample_scores_many", None)
 
     def add(self, sample_id: Any, outcome: Outcome, group: tuple[str, ...] = ()) -> SampleRecord:
         """Keep one sample's outcome; ``group`` is its value in each ``group_by`` column."""
@@ -64,6 +84,69 @@ class MetricAccumulator:
         if self.slices is not None:
             self.slices.add(sample_id, group, record)
         return record
+
+    def add_batch(
+        self, ids: Sequence[Any], outcomes: Sequence[Outcome], groups: Sequence[tuple[str, ...]] | None = None
+    ) -> list[SampleRecord]:
+        """:meth:`add` for a batch, with the same records and totals as one call per sample.
+
+        A metric with a ``sample_scores_many(stats) -> {key: array}`` method gets its per-sample
+        scores for the whole batch in one call instead of one ``sample_scores`` call per row.
+        """
+        records = self._batch_records(ids, outcomes)
+        if self.slices is not None:
+            for sample_id, group, record in zip(ids, groups or [()] * len(ids), records):
+                self.slices.add(sample_id, group, record)
+        return records
+
+    def _batch_records(self, ids: Sequence[Any], outcomes: Sequence[Outcome]) -> list[SampleRecord]:
+        scored = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, Scored)]
+        matrix = self._numeric_matrix([outcomes[i] for i in scored]) if self._sample_scores_many else None
+        if matrix is None:
+            return [self._record(sample_id, outcome) for sample_id, outcome in zip(ids, outcomes)]
+        by_key = self._sample_scores_many(matrix)
+        columns: list[list[float | None]] = []
+        for name, spec in self._names:
+            values = by_key.get(spec.key)
+            column = [None] * len(scored) if values is None else np.asarray(values, dtype=np.float64).tolist()
+            column = [v if v is not None and math.isfinite(v) else None for v in column]
+            total, count = self.sums.get(name, 0.0), 0
+            for value in column:
+                if value is not None:
+                    total += value
+                    count += 1
+            if count:
+                self.sums[name] = total
+                self.counts[name] = self.counts.get(name, 0) + count
+            if count < len(column):
+                self.undetermined[name] = self.undetermined.get(name, 0) + len(column) - count
+            columns.append(column)
+        names = [name for name, _ in self._names]
+        stats_rows = matrix.tolist()
+        records: list[SampleRecord] = []
+        position = 0
+        for sample_id, outcome in zip(ids, outcomes):
+            if isinstance(outcome, Scored):
+                scores = {name: column[position] for name, column in zip(names, columns)}
+                records.append(SampleRecord(scores, stats=stats_rows[position], detail=outcome.detail))
+                position += 1
+            else:
+                records.append(self._record(sample_id, outcome))
+        self._flush()
+        self.ids.extend(ids[i] for i in scored)
+        self.chunks.append(matrix)
+        self._sorted = None
+        return records
+
+    @staticmethod
+    def _numeric_matrix(outcomes: list[Any]) -> np.ndarray | None:
+        if not outcomes:
+            return None
+        try:
+            matrix = np.asarray([outcome.stats for outcome in outcomes], dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        return matrix if matrix.ndim == 2 else None
 
     def _record(self, sample_id: Any, outcome: Outcome) -> SampleRecord:
         if isinstance(outcome, Failed):
@@ -84,6 +167,7 @@ class MetricAccumulator:
                 self.counts[name] = self.counts.get(name, 0) + 1
         self.ids.append(sample_id)
         self.pending.append(outcome.stats)
+        self._sorted = None
         if len(self.pending) >= 4096:
             self._flush()
         return SampleRecord(scores, stats=list(row.tolist()), detail=outcome.detail)
@@ -103,9 +187,13 @@ class MetricAccumulator:
         self._flush()
         if not self.chunks:
             return np.zeros((0, 0))
-        stats = np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
-        order = sorted(range(len(self.ids)), key=lambda i: id_sort_key(self.ids[i]))
-        return stats[order]
+        if self._sorted is None:
+            stats = np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+            order = sample_order(self.ids)
+            self._sorted = stats[np.asarray(order, dtype=np.intp)]
+            self.chunks = [self._sorted]
+            self.ids = [self.ids[i] for i in order]
+        return self._sorted
 
     def details(self) -> dict[str, Any]:
         """The metric's corpus-level extras (curves, warnings), empty when it has none."""

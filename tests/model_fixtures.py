@@ -3,12 +3,13 @@
 A word-level tokenizer trained with the ``tokenizers`` library on a few sentences serves both a
 GPT-2 causal LM and a BERT NLI classifier; their weights are random (fixed seed), which is all
 loading, batching, windowing and label-mapping tests need. Import these fixtures into a test
-module (``from model_fixtures import tiny_gpt2, tiny_nli``); they skip without torch.
+module with ``pytest_plugins = ("model_fixtures",)``; they skip without torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ NLI_LABELS = {0: "CONTRADICTION", 1: "ENTAILMENT", 2: "NEUTRAL"}
 """Not the common (entailment, neutral, contradiction) order, so a test sees the config being read."""
 
 
-def _tokenizer(kind: str):  # noqa: ANN202 - returns a transformers tokenizer
+def _tokenizer(kind: str) -> Any:
     from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 

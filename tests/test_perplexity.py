@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from model_fixtures import tiny_gpt2  # noqa: F401 - pytest fixture
 
 from rageval.context import RunContext
 from rageval.errors import ConfigError
@@ -21,6 +20,8 @@ TEXTS = [
     "water boils at one hundred degrees at sea level she reads a book every night before she sleeps",
     "water",
 ]
+
+pytest_plugins = ("model_fixtures",)
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 16, 17, 40, 101])
@@ -103,7 +104,9 @@ def test_batched_scoring_equals_one_at_a_time(tiny_gpt2):
     for position, text in enumerate(TEXTS):
         alone = _stats(_metric(tiny_gpt2, batch_size=1), [text])[0]
         assert alone[1] == batched[position][1]
-        assert math.exp(alone[0] / alone[1]) == pytest.approx(math.exp(batched[position][0] / batched[position][1]), abs=1e-5)
+        assert math.exp(alone[0] / alone[1]) == pytest.approx(
+            math.exp(batched[position][0] / batched[position][1]), abs=1e-5
+        )
 
 
 def test_corpus_perplexity_is_token_weighted(tiny_gpt2):

@@ -88,8 +88,21 @@ class EditRateMetric(Metric):
         s, d, i, h = (float(x) for x in totals)
         return {"": self.rate(s, d, i, h)}
 
+    def sample_scores(self, stats: np.ndarray) -> dict[str, float | None]:
+        return self.scores_from_totals(stats)
+
+    def sample_scores_many(self, stats: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-sample rates of all rows of ``stats`` in one pass; row ``i`` equals ``sample_scores(stats[i])``."""
+        s, d, i, h = np.asarray(stats, dtype=np.float64).reshape(-1, 4).T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {"": self.rates(s, d, i, h)}
+
     def rate(self, s: float, d: float, i: float, h: float) -> float:
         raise NotImplementedError
+
+    def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """:meth:`rate` of many samples at once; subclasses give an array version of their formula."""
+        return np.array([self.rate(*counts) for counts in zip(s.tolist(), d.tolist(), i.tolist(), h.tolist())])
 
 
 class Wer(EditRateMetric):
@@ -105,6 +118,10 @@ class Wer(EditRateMetric):
     def rate(self, s: float, d: float, i: float, h: float) -> float:
         ref_len = s + d + h
         return i if ref_len == 0 else (s + d + i) / ref_len
+
+    def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
+        ref_len = s + d + h
+        return np.where(ref_len == 0, i, (s + d + i) / ref_len)
 
 
 class Cer(Wer):
@@ -135,6 +152,10 @@ class Mer(EditRateMetric):
             return 0.0 if h + s + i == 0 else 1.0
         return (s + d + i) / (s + d + i + h)
 
+    def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
+        empty = np.where(h + s + i == 0, 0.0, 1.0)
+        return np.where(s + d + h == 0, empty, (s + d + i) / (s + d + i + h))
+
 
 class Wil(EditRateMetric):
     info = MetricInfo(
@@ -154,6 +175,11 @@ class Wil(EditRateMetric):
         if hyp_len == 0:
             return 1.0
         return 1.0 - (h / ref_len) * (h / hyp_len)
+
+    def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
+        ref_len, hyp_len = s + d + h, h + s + i
+        lost = np.where(hyp_len == 0, 1.0, 1.0 - (h / ref_len) * (h / hyp_len))
+        return np.where(ref_len == 0, np.where(hyp_len == 0, 0.0, 1.0), lost)
 
 
 @hookimpl

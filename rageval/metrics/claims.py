@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 
 def _words(text: str) -> frozenset[str]:
@@ -38,7 +39,7 @@ STOPWORDS = _words(
 
 FILLER_WORDS = _words(
     """yes yeah yep yup no nope oh ah ahh hmm hm um uh wow well ok okay sure think thought know knew believe
-    guess agree agreed true right correct cool interesting nice great awesome good love like lol haha indeed
+    guess agree agreed true right correct cool interesting nice great awesome good love like lol haha indeed question
     actually honestly probably maybe perhaps definitely certainly absolutely exactly totally heard hear say said
     sounds sound seems seem fun neat wonderful amazing"""
 )
@@ -99,11 +100,21 @@ def tokens(text: str) -> list[str]:
 
 
 def normalise_token(token: str) -> str:
-    """A crude, deterministic stem: enough to match "guitars" with "guitar"."""
+    """A light suffix-stripping stem, enough to match "covered" with "cover" and "cooking" with "cooked"."""
+    if not token.isalpha():
+        return token
     if len(token) > 4 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-        return token[:-1]
+        token = token[:-3] + "y"
+    elif len(token) > 5 and token.endswith("ing"):
+        token = token[:-3]
+    elif len(token) > 4 and token.endswith("ed"):
+        token = token[:-2]
+    elif len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        token = token[:-1]
+    if len(token) > 5 and token.endswith("ly"):
+        token = token[:-2]
+    if len(token) > 3 and token.endswith("e"):
+        token = token[:-1]
     return token
 
 
@@ -125,14 +136,36 @@ def is_claim(sentence: str) -> bool:
     return bool(content_tokens(sentence))
 
 
-def split_claims(answer: str) -> list[str]:
-    """The claims of an answer, in order, each without its conversational lead-in."""
-    claims: list[str] = []
-    for sentence in split_sentences(answer):
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a text."""
+
+    text: str
+    """The claim without its conversational lead-in: what is checked."""
+    span: str
+    """The claim as written, with the questions and filler before it (and, for the last claim, after it)."""
+
+
+def extract_claims(text: str) -> list[Claim]:
+    """The claims of a text, in order. Questions and filler belong to the span of the next claim."""
+    claims: list[Claim] = []
+    pending: list[str] = []
+    for sentence in split_sentences(text):
         for clause in re.split(r"\s*;\s+", sentence):
             if is_claim(clause):
-                claims.append(strip_lead_in(clause))
+                claims.append(Claim(strip_lead_in(clause), " ".join([*pending, clause])))
+                pending = []
+            else:
+                pending.append(clause)
+    if pending and claims:
+        last = claims[-1]
+        claims[-1] = Claim(last.text, " ".join([last.span, *pending]))
     return claims
+
+
+def split_claims(text: str) -> list[str]:
+    """The claims of a text, in order, each without its conversational lead-in."""
+    return [claim.text for claim in extract_claims(text)]
 
 
 def lexical_support(claim: str, evidence: Iterable[str]) -> float:

@@ -10,8 +10,8 @@ claim and context of the batch in one deduplicated call.
   adjacent sentences), through a logistic calibration.
 - ``hybrid`` (default): sentence similarity, token alignment (the mean, over the claim's
   content tokens, of each token's best cosine match among the context tokens, like a
-  BERTScore precision), the lexical share, and how much of the whole answer is grounded,
-  combined by a logistic model.
+  BERTScore precision), the lexical share, and how much of the claim's span (the claim as
+  written, with the chit-chat around it) is grounded, combined by a logistic model.
 - ``nli``: the entailment probability of the claim given each context window, the maximum
   over windows.
 
@@ -32,7 +32,9 @@ import numpy as np
 from rageval.metrics.claims import (
     FILLER_WORDS,
     STOPWORDS,
+    Claim,
     content_tokens,
+    extract_claims,
     normalise_token,
     split_sentences,
     tokens,
@@ -51,12 +53,13 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
-HYBRID_FEATURES = ("similarity", "alignment", "lexical", "answer_grounding")
+HYBRID_FEATURES = ("similarity", "alignment", "lexical", "span_grounding")
 CALIBRATIONS: dict[str, Calibration] = {
-    "lexical": Calibration(-5.2, (7.4,)),
-    "embedding": Calibration(-6.4, (9.3,)),
-    "hybrid": Calibration(-12.0, (1.5, 5.0, 1.0, 6.5)),
+    "lexical": Calibration(-4.655, (5.479,)),
+    "embedding": Calibration(-3.647, (4.964,)),
+    "hybrid": Calibration(-6.925, (0.984, 2.051, 1.003, 4.7)),
 }
+"""Fitted by ``benchmarks/faithfulness_quality.py --fit`` on begin_wow_dev and begin_cmudog_dev."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,14 @@ class ClaimCheck:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one sample's claims are checked against."""
+    """One text's claims and the contexts they are checked against."""
 
-    answer: str
-    claims: list[str]
+    claims: list[Claim]
     contexts: list[str]
+
+    @classmethod
+    def of(cls, text: str, contexts: Sequence[str]) -> Evidence:
+        return cls(extract_claims(text), list(contexts))
 
 
 def vocabulary(texts: Sequence[str]) -> set[str]:
@@ -99,13 +105,13 @@ def lexical_share(claim: str, vocab: set[str]) -> float:
     return sum(w in vocab for w in words) / len(words)
 
 
-def answer_grounding(answer: str, vocab: set[str]) -> float:
-    """Share of the answer's non-function words (conversational filler included) found in the contexts.
+def span_grounding(span: str, vocab: set[str]) -> float:
+    """Share of the span's non-function words, conversational filler included, found in the contexts.
 
-    Ungrounded material around the claims ("cheerleaders are awesome!") is weak evidence that
-    the answer was not written from the contexts.
+    Ungrounded chit-chat around a claim ("that's cool, they are awesome") is weak evidence
+    that the claim was not written from the contexts either; the weight comes from dev data.
     """
-    words = [normalise_token(t) for t in tokens(answer) if t not in STOPWORDS]
+    words = [normalise_token(t) for t in tokens(span) if t not in STOPWORDS]
     if not words:
         return 1.0
     return sum(w in vocab for w in words) / len(words)
@@ -150,7 +156,7 @@ def _verdicts(
     evidence: Evidence, probabilities: Sequence[float], best: Sequence[int | None], threshold: float, features: Any
 ) -> list[ClaimCheck]:
     return [
-        ClaimCheck(claim, float(p), ctx if evidence.contexts else None, bool(p >= threshold), tuple(map(float, f)))
+        ClaimCheck(claim.text, float(p), ctx if evidence.contexts else None, bool(p >= threshold), tuple(map(float, f)))
         for claim, p, ctx, f in zip(evidence.claims, probabilities, best, features)
     ]
 
@@ -163,8 +169,8 @@ def check_lexical(batch: Sequence[Evidence], threshold: float) -> list[list[Clai
         whole = set().union(*vocabs) if vocabs else set()
         features, best = [], []
         for claim in item.claims:
-            features.append((lexical_share(claim, whole),))
-            shares = [lexical_share(claim, v) for v in vocabs]
+            features.append((lexical_share(claim.text, whole),))
+            shares = [lexical_share(claim.text, v) for v in vocabs]
             best.append(int(np.argmax(shares)) if shares else None)
         probs = [calibration.probability(f) for f in features]
         results.append(_verdicts(item, probs, best, threshold, features))
@@ -187,20 +193,20 @@ class EmbeddingChecker:
 
     def __call__(self, batch: Sequence[Evidence], threshold: float) -> list[list[ClaimCheck]]:
         units = [[context_units(c) for c in item.contexts] for item in batch]
-        texts = [claim for item in batch for claim in item.claims]
+        texts = [claim.text for item in batch for claim in item.claims]
         texts += [u for sample in units for per_context in sample for u in per_context]
         vectors = dict(zip(texts, self.embedder.encode(texts, self.batch_size))) if texts else {}
         windows: list[list[str]] = []
         if self.hybrid:
             windows = [[w for c in item.contexts for w in self._windows(c)] for item in batch]
-            flat = [t for item in batch for t in item.claims] + [w for ws in windows for w in ws]
+            flat = [c.text for item in batch for c in item.claims] + [w for ws in windows for w in ws]
             token_vectors = dict(zip(flat, self.embedder.encode_tokens(flat, self.batch_size))) if flat else {}
         results = []
         for position, item in enumerate(batch):
             if not item.claims:
                 results.append([])
                 continue
-            claim_matrix = np.stack([vectors[c] for c in item.claims])
+            claim_matrix = np.stack([vectors[c.text] for c in item.claims])
             best_sim = np.full(len(item.claims), -1.0)
             best_ctx: list[int | None] = [None] * len(item.claims)
             for index, per_context in enumerate(units[position]):
@@ -215,13 +221,13 @@ class EmbeddingChecker:
                 features = [(s,) for s in best_sim]
             else:
                 vocab = vocabulary(item.contexts)
-                grounding = answer_grounding(item.answer, vocab)
                 context_tokens = [token_vectors[w].vectors for w in windows[position]]
                 context_matrix = np.concatenate(context_tokens) if context_tokens else None
                 features = []
                 for k, claim in enumerate(item.claims):
-                    alignment = _alignment(token_vectors[claim], context_matrix)
-                    features.append((best_sim[k], alignment, lexical_share(claim, vocab), grounding))
+                    alignment = _alignment(token_vectors[claim.text], context_matrix)
+                    lexical = lexical_share(claim.text, vocab)
+                    features.append((best_sim[k], alignment, lexical, span_grounding(claim.span, vocab)))
             probs = [self.calibration.probability(f) for f in features]
             results.append(_verdicts(item, probs, best_ctx, threshold, features))
         return results
@@ -250,9 +256,10 @@ class NLIChecker:
         pairs: list[tuple[str, str]] = []
         plan: list[list[list[tuple[int, int]]]] = []
         for item in batch:
-            claim_lengths = self.nli.count_tokens(item.claims) if item.claims else []
+            claim_texts = [c.text for c in item.claims]
+            claim_lengths = self.nli.count_tokens(claim_texts) if claim_texts else []
             per_claim = []
-            for claim, claim_len in zip(item.claims, claim_lengths):
+            for claim, claim_len in zip(claim_texts, claim_lengths):
                 budget = max(self.nli.max_length - self.nli.pair_overhead - claim_len, 16)
                 spans = []
                 for index, context in enumerate(item.contexts):

@@ -63,7 +63,7 @@ class Perplexity(Metric):
             raise ConfigError(
                 "perplexity: set params.model to a causal language model (a local folder, or a hub id when online)"
             )
-        return resolve_model(self.params.model, self.params.revision, param="perplexity: params.model")
+        return resolve_model(self.params.model, self.params.revision, param="params.model", owner="perplexity")
 
     def _model(self) -> Any:
         return shared_causal_lm(self.context, self.source, self.params)

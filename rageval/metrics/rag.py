@@ -18,7 +18,7 @@ from pydantic import Field
 from rageval.errors import ConfigError
 from rageval.hookspecs import hookimpl
 from rageval.metric import Failed, Metric, MetricInfo, Outcome, Scored, ScoreSpec, distribution_version, format_param
-from rageval.metrics.claims import is_claim, split_claims, split_sentences, strip_lead_in
+from rageval.metrics.claims import split_sentences
 from rageval.metrics.evidence import EmbeddingChecker, Evidence, NLIChecker, check_lexical, pack_windows
 from rageval.models import PACKAGED_MINILM, ModelOptions, ModelSource, resolve_model, shared_embedder, shared_nli
 from rageval.models import shared_fingerprint as _shared_fingerprint
@@ -74,7 +74,7 @@ class ModelBackedMetric(Metric):
         name = self.params.model or self.default_models.get(self.params.scorer)
         if name is None:
             return None
-        return resolve_model(name, self.params.revision, param=f"{self.info.name}: params.model")
+        return resolve_model(name, self.params.revision, param="params.model", owner=self.info.name)
 
     def embedder(self) -> Any:
         return shared_embedder(self.context, self.source, self.params)
@@ -155,7 +155,7 @@ class Faithfulness(ClaimMetric):
                 outcomes[position] = Failed(str(reason))
                 continue
             positions.append(position)
-            batch.append(Evidence(answer, split_claims(answer), contexts))
+            batch.append(Evidence.of(answer, contexts))
         if batch:
             for position, item, checks in zip(positions, batch, self.check(batch)):
                 outcomes[position] = self._outcome(item, checks)
@@ -200,9 +200,8 @@ class ContextRecall(ClaimMetric):
                 outcomes[position] = Failed(str(reason))
                 continue
             for ref in refs:
-                claims = [strip_lead_in(s) for s in split_sentences(ref) if is_claim(s)]
                 owners.append(position)
-                batch.append(Evidence(ref, claims, contexts))
+                batch.append(Evidence.of(ref, contexts))
         per_ref: dict[int, list[list[Any]]] = {}
         if batch:
             for position, checks in zip(owners, self.check(batch)):

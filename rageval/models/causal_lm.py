@@ -105,7 +105,7 @@ class CausalLM:
         return self._fingerprint
 
     def token_ids(self, text: str, add_bos: bool) -> list[int]:
-        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        ids = list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
         if add_bos:
             if self.bos_id is None:
                 raise ConfigError(f"model {self.source.name!r} has no BOS token: set params.add_bos to false")

@@ -89,7 +89,7 @@ class Embedder:
         """Tokens of each text with special tokens, before any truncation."""
         new = self._lengths.missing(list(texts))
         if new:
-            encoded = self.tokenizer(list(new), add_special_tokens=True, truncation=False)["input_ids"]
+            encoded = self.tokenizer(list(new), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
             for text, ids in zip(new, encoded):
                 self._lengths.put(text, len(ids))
         return [self._lengths.get(t) for t in texts]

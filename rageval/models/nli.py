@@ -98,7 +98,7 @@ class NLIModel:
         """Tokens of each text alone, without special tokens."""
         new = self._lengths.missing(list(texts))
         if new:
-            encoded = self.tokenizer(list(new), add_special_tokens=False, truncation=False)["input_ids"]
+            encoded = self.tokenizer(list(new), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
             for text, ids in zip(new, encoded):
                 self._lengths.put(text, len(ids))
         return [self._lengths.get(t) for t in texts]

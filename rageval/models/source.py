@@ -75,11 +75,21 @@ def _looks_like_path(name: str) -> bool:
     return "/" in name and Path(name.split("/", 1)[0]).is_dir()
 
 
-def resolve_model(name: str, revision: str | None = None, *, param: str = "model") -> ModelSource:
+def resolve_model(name: str, revision: str | None = None, *, param: str = "model", owner: str = "") -> ModelSource:
     """Resolve a configured model name, refusing a hub id when the run is offline.
 
-    ``param`` is the parameter path used in error messages (``metrics[0].params.model``).
+    ``param`` names the setting in error messages (``params.model``); ``owner``, when given,
+    starts them (the metric's name).
     """
+    try:
+        return _resolve(name, revision, param)
+    except ConfigError as exc:
+        if owner:
+            raise ConfigError(f"{owner}: {exc}") from None
+        raise
+
+
+def _resolve(name: str, revision: str | None, param: str) -> ModelSource:
     if not name or not name.strip():
         raise ConfigError(f"{param}: the model name is empty; give a local folder or a hub id")
     if name == PACKAGED_MINILM:

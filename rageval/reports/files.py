@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def to_json(value: Any, *, indent: int | None = None) -> str:
     """JSON text with unicode kept; NaN and infinities are refused, never written."""
+    if indent is None:
+        return _ENCODER.encode(value)
     return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
 
 

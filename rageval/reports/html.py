@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rageval.reports.markdown import AGGREGATE_HEADERS, aggregate_rows, format_interval, format_number
-from rageval.reports.samples import WORST_N, scan_samples
+from rageval.reports.samples import WORST_N, ScoreScan, scan_samples
 from rageval.reports.svg import histogram_svg, interval_plot_svg, line_plot_svg
 
 TEXT_LIMIT = 1500
@@ -257,9 +257,19 @@ def render_slices(aggregate: Mapping[str, Any]) -> list[str]:
     return body
 
 
-def render_html_report(aggregate: Mapping[str, Any], samples_path: Path | None = None, worst_n: int = WORST_N) -> str:
-    """report.html for a run: aggregate with intervals, plots, slices, worst samples, config."""
-    scans = scan_samples(samples_path, aggregate, worst_n) if samples_path is not None else {}
+def render_html_report(
+    aggregate: Mapping[str, Any],
+    samples_path: Path | None = None,
+    worst_n: int = WORST_N,
+    scans: Mapping[str, ScoreScan] | None = None,
+) -> str:
+    """report.html for a run: aggregate with intervals, plots, slices, worst samples, config.
+
+    ``scans``, when given, are what a :class:`~rageval.reports.samples.SampleScanner` collected
+    while the run wrote samples.jsonl; otherwise ``samples_path`` is read.
+    """
+    if scans is None:
+        scans = scan_samples(samples_path, aggregate, worst_n) if samples_path is not None else {}
     name = str(aggregate["name"])
     dataset = aggregate.get("config", {}).get("dataset", {}).get("path", "")
     bootstrap = aggregate.get("bootstrap", {})

@@ -75,31 +75,49 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-def scan_samples(path: Path, aggregate: Mapping[str, Any], worst_n: int = WORST_N) -> dict[str, ScoreScan]:
-    """One pass over samples.jsonl collecting, per score, what the report shows."""
-    owners = score_aliases(aggregate)
-    scans = {name: ScoreScan(bool(entry["higher_is_better"])) for name, entry in aggregate["metrics"].items()}
-    if not path.exists():
-        return scans
-    for position, row in enumerate(iter_rows(path)):
+class SampleScanner:
+    """Takes samples.jsonl rows one at a time, in file order, into one :class:`ScoreScan` per score.
+
+    ``scan_samples`` feeds it the rows of a file; a run feeds it each row as it writes it, so the
+    report needs no second pass over (and no second JSON parse of) samples.jsonl.
+    """
+
+    def __init__(self, higher_is_better: Mapping[str, bool], owners: Mapping[str, str], worst_n: int = WORST_N):
+        self.scans = {name: ScoreScan(bool(better)) for name, better in higher_is_better.items()}
+        self.owners = dict(owners)
+        self.worst_n = worst_n
+        self.position = 0
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        position = self.position
+        self.position += 1
         scores = row.get("scores") or {}
         errors = row.get("errors") or {}
-        for name, scan in scans.items():
-            alias = owners[name]
+        for name, scan in self.scans.items():
+            alias = self.owners[name]
             value = scores.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 scan.values.append(float(value))
-                if worst_n > 0 and scan.could_keep(float(value)):
+                if self.worst_n > 0 and scan.could_keep(float(value)):
                     shown = {
                         "id": row.get("id"),
                         "score": float(value),
                         "fields": row.get("fields") or {},
                         "detail": (row.get("detail") or {}).get(alias),
                     }
-                    scan.keep(float(value), row.get("id"), position, shown, worst_n)
+                    scan.keep(float(value), row.get("id"), position, shown, self.worst_n)
             elif alias in errors and len(scan.errors) < 5:
                 scan.errors.append((row.get("id"), str(errors[alias])))
-    return scans
+
+
+def scan_samples(path: Path, aggregate: Mapping[str, Any], worst_n: int = WORST_N) -> dict[str, ScoreScan]:
+    """One pass over samples.jsonl collecting, per score, what the report shows."""
+    better = {name: bool(entry["higher_is_better"]) for name, entry in aggregate["metrics"].items()}
+    scanner = SampleScanner(better, score_aliases(aggregate), worst_n)
+    if path.exists():
+        for row in iter_rows(path):
+            scanner.add(row)
+    return scanner.scans
 
 
 def json_safe(value: Any) -> Any:
