@@ -10,20 +10,20 @@ from __future__ import annotations
 import platform
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from rageval.aggregate import MetricAccumulator
+from rageval.aggregate import MetricAccumulator, SampleRecord
 from rageval.errors import ConfigError, RagevalError, RunError
 from rageval.executors import LocalExecutor, ProcessExecutor
-from rageval.metric import Outcome, distribution_version
+from rageval.metric import distribution_version
 from rageval.reports.files import atomic_write_text, to_json
 from rageval.reports.html import render_html_report
 from rageval.reports.markdown import render_markdown
-from rageval.reports.samples import json_safe
+from rageval.reports.samples import SampleScanner, ScoreScan, json_safe
 from rageval.resume import (
     PreviousRows,
     build_manifest,
@@ -121,15 +121,14 @@ def make_executor(task: Task) -> LocalExecutor | ProcessExecutor:
 
 
 def _row(
-    sample: Sample, accumulators: list[MetricAccumulator], outcomes: list[Outcome], group: tuple[str, ...] = ()
+    sample: Sample, field_names: Sequence[str], aliases: Sequence[str], records: Sequence[SampleRecord]
 ) -> dict[str, Any]:
+    """One samples.jsonl row: the sample's mapped fields and what each metric made of it."""
     row: dict[str, Any] = {"id": sample.id, "scores": {}, "errors": {}, "stats": {}}
-    row["fields"] = {n: json_safe(getattr(sample, n)) for n in CANONICAL_FIELDS if getattr(sample, n) is not None}
+    row["fields"] = {n: json_safe(value) for n in field_names if (value := getattr(sample, n)) is not None}
     details = {}
-    for acc, outcome in zip(accumulators, outcomes):
-        record = acc.add(sample.id, outcome, group)
+    for alias, record in zip(aliases, records):
         row["scores"].update(record.scores)
-        alias = acc.configured.alias
         if record.error is not None:
             row["errors"][alias] = record.error
         if record.stats is not None:
@@ -199,32 +198,46 @@ def run_task(
         return group_key(sample, group_by, field_columns) if group_by else ()
 
     aliases = [acc.configured.alias for acc in accumulators]
+    field_names = [name for name in CANONICAL_FIELDS if name in field_columns]
     counts = {"scored": 0, "resumed": 0}
 
     def batches_to_score() -> Iterator[list[Sample]]:
         for batch in task.source.batches(task.config.batch_size, field_columns):
             todo = []
+            done = []
             for sample in batch:
                 if sample.id in previous:
-                    restored = previous.get(sample.id)
-                    for acc, alias in zip(accumulators, aliases):
-                        acc.add(sample.id, restored[alias], group_of(sample))
-                    counts["resumed"] += 1
+                    done.append(sample)
                 else:
                     todo.append(sample)
+            if done:
+                restored = [previous.get(sample.id) for sample in done]
+                ids = [sample.id for sample in done]
+                groups = [group_of(sample) for sample in done]
+                for acc, alias in zip(accumulators, aliases):
+                    acc.add_batch(ids, [outcomes[alias] for outcomes in restored], groups)
+                counts["resumed"] += len(done)
             if len(todo) < len(batch) and advance:
                 advance(len(batch) - len(todo))
             if todo:
                 yield todo
 
+    scanner = None if previous.outcomes else _report_scanner(accumulators)
     executor = make_executor(task)
     try:
         with _samples_file(output_dir / SAMPLES_FILE, "a" if previous.outcomes else "w") as samples_out:
             for batch, per_metric in executor.map(batches_to_score()):
-                lines = [
-                    to_json(_row(sample, accumulators, [outcomes[i] for outcomes in per_metric], group_of(sample)))
+                ids = [sample.id for sample in batch]
+                groups = [group_of(sample) for sample in batch] if group_by else None
+                records = [acc.add_batch(ids, outcomes, groups) for acc, outcomes in zip(accumulators, per_metric)]
+                rows = [
+                    _row(sample, field_names, aliases, [by_metric[i] for by_metric in records])
                     for i, sample in enumerate(batch)
                 ]
+                if scanner is not None:
+                    for row in rows:
+                        scanner.add(row)
+                lines = [to_json(row) for row in rows]
                 try:
                     samples_out.write("\n".join(lines) + "\n")
                     samples_out.flush()
@@ -246,9 +259,20 @@ def run_task(
         "samples_per_second": round(counts["scored"] / elapsed, 1) if elapsed > 0 else None,
         "metric_seconds": {alias: round(spent, 3) for alias, spent in executor.seconds.items()},
     }
-    write_aggregate(output_dir, aggregate)
+    write_aggregate(output_dir, aggregate, scanner.scans if scanner is not None else None)
     write_plugin_reports(task, output_dir, aggregate)
     return RunResult(output_dir, aggregate)
+
+
+def _report_scanner(accumulators: list[MetricAccumulator]) -> SampleScanner:
+    """What report.html shows of each score, collected from the rows as the run writes them."""
+    better: dict[str, bool] = {}
+    owners: dict[str, str] = {}
+    for acc in accumulators:
+        for name, spec in acc.configured.score_names():
+            better[name] = spec.higher_is_better
+            owners[name] = acc.configured.alias
+    return SampleScanner(better, owners)
 
 
 def build_aggregate(task: Task, accumulators: list[MetricAccumulator], signatures: dict[str, str]) -> dict[str, Any]:
@@ -279,11 +303,13 @@ def build_aggregate(task: Task, accumulators: list[MetricAccumulator], signature
     }
 
 
-def write_aggregate(output_dir: Path, aggregate: dict[str, Any]) -> None:
+def write_aggregate(output_dir: Path, aggregate: dict[str, Any], scans: dict[str, ScoreScan] | None = None) -> None:
+    """aggregate.json, report.md and report.html; ``scans`` spare report.html a pass over samples.jsonl."""
     try:
         atomic_write_text(output_dir / AGGREGATE_FILE, to_json(aggregate, indent=2) + "\n")
         atomic_write_text(output_dir / REPORT_FILE, render_markdown(aggregate))
-        atomic_write_text(output_dir / HTML_REPORT_FILE, render_html_report(aggregate, output_dir / SAMPLES_FILE))
+        html = render_html_report(aggregate, output_dir / SAMPLES_FILE, scans=scans)
+        atomic_write_text(output_dir / HTML_REPORT_FILE, html)
     except OSError as exc:
         raise RunError(f"cannot write the reports in {output_dir}: {exc.strerror or exc}") from None
 

@@ -3,7 +3,7 @@
 A word-level tokenizer trained with the ``tokenizers`` library on a few sentences serves both a
 GPT-2 causal LM and a BERT NLI classifier; their weights are random (fixed seed), which is all
 loading, batching, windowing and label-mapping tests need. Import these fixtures into a test
-module with ``pytest_plugins = ("model_fixtures",)``; they skip without torch.
+module through ``pytest_plugins`` in tests/conftest.py; they skip without torch.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ import random
 
 import numpy as np
 import pytest
-from model_fixtures import tiny_gpt2  # noqa: F401 - pytest fixture for perplexity
 from pydantic import ConfigDict
 
 import rageval

@@ -15,8 +15,6 @@ from rageval.models.memo import Memo
 from rageval.models.nli import entailment_index
 from rageval.models.source import weights_digest
 
-pytest_plugins = ("model_fixtures",)
-
 # Resolving names: no torch needed.
 
 

@@ -21,8 +21,6 @@ TEXTS = [
     "water",
 ]
 
-pytest_plugins = ("model_fixtures",)
-
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 16, 17, 40, 101])
 @pytest.mark.parametrize(("max_length", "stride"), [(16, 8), (16, 15), (16, 1), (4, 3), (2, 1)])

@@ -25,8 +25,6 @@ from rageval.sample import Sample
 
 # Text units: no model.
 
-pytest_plugins = ("model_fixtures",)
-
 
 @pytest.mark.parametrize(
     ("text", "sentences"),
