@@ -41,3 +41,10 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+
+# Lexical-metric speed against direct library calls and peers, and memory on a million rows
+# (benchmarks/README.md). BENCH_ARGS=--quick runs in under a minute.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: $(STAMP)
+	$(OFFLINE) $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)

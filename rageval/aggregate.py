@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rageval.metric import Failed, Outcome, Scored, finite_or_none
-from rageval.stats import bootstrap_scores, percentile_interval
+from rageval.stats import bootstrap_many, percentile_interval
 from rageval.task import ConfiguredMetric
 
 if TYPE_CHECKING:
@@ -36,13 +36,16 @@ def _fast_id_sort_key(sample_id: Any) -> str:
 def sample_order(ids: Sequence[Any]) -> list[int]:
     """Positions of ``ids`` sorted by :func:`id_sort_key`, computed without a ``json.dumps`` per id."""
     keys = list(map(_fast_id_sort_key, ids))
+    if all(type(sample_id) is int for sample_id in ids):
+        # Short ASCII keys: numpy sorts them as Python would (by code point), faster and in less memory.
+        return np.argsort(np.array(keys), kind="stable").tolist()
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def _stats_row(stats: tuple[Any, ...]) -> np.ndarray:
     try:
         return np.asarray(stats, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         row = np.empty(len(stats), dtype=object)
         row[:] = stats
         return row
@@ -144,7 +147,7 @@ class MetricAccumulator:
             return None
         try:
             matrix = np.asarray([outcome.stats for outcome in outcomes], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
         return matrix if matrix.ndim == 2 else None
 
@@ -154,8 +157,16 @@ class MetricAccumulator:
             return SampleRecord({name: None for name, _ in self._names}, error=outcome.reason)
         if not isinstance(outcome, Scored):
             raise TypeError(f"metric {self.configured.alias!r} returned {outcome!r}, not Scored or Failed")
+        width = len(self.pending[0]) if self.pending else (self.chunks[-1].shape[1] if self.chunks else None)
+        if width is not None and len(outcome.stats) != width:  # rows of different lengths cannot be stacked
+            reason = f"metric {self.configured.alias!r} returned {len(outcome.stats)} statistics, {width} before"
+            return self._record(sample_id, Failed(reason))
         row = _stats_row(outcome.stats)
-        by_key = self.configured.metric.sample_scores(row)
+        try:
+            by_key = self.configured.metric.sample_scores(row)
+        except Exception as exc:  # a plugin's scores_from_totals failing on one sample fails that sample only
+            reason = f"metric {self.configured.alias!r} raised {type(exc).__name__} scoring this sample: {exc}"
+            return self._record(sample_id, Failed(reason))
         scores: dict[str, float | None] = {}
         for name, spec in self._names:
             value = finite_or_none(by_key.get(spec.key))
@@ -176,7 +187,7 @@ class MetricAccumulator:
         if self.pending:
             try:
                 chunk = np.asarray(self.pending, dtype=np.float64)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 chunk = np.empty((len(self.pending), len(self.pending[0])), dtype=object)
                 chunk[:] = self.pending
             self.chunks.append(chunk)
@@ -188,11 +199,15 @@ class MetricAccumulator:
         if not self.chunks:
             return np.zeros((0, 0))
         if self._sorted is None:
-            stats = np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
-            order = sample_order(self.ids)
-            self._sorted = stats[np.asarray(order, dtype=np.intp)]
+            # One extra copy at a time: a million rows of chrF statistics take 144 MB.
+            chunks, self.chunks = self.chunks, []
+            stats = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+            del chunks
+            order = np.asarray(sample_order(self.ids), dtype=np.intp)
+            self.ids = [self.ids[i] for i in order.tolist()]
+            self._sorted = stats[order]
+            del stats, order
             self.chunks = [self._sorted]
-            self.ids = [self.ids[i] for i in order]
         return self._sorted
 
     def details(self) -> dict[str, Any]:
@@ -200,13 +215,16 @@ class MetricAccumulator:
         stats = self.statistics()
         return self.configured.metric.corpus_details(stats) if stats.shape[0] else {}
 
-    def summary(self, resamples: int, seed: int, signature: str) -> dict[str, dict[str, Any]]:
-        """The aggregate entry of every score of this metric."""
+    def summary(
+        self, resamples: int, seed: int, signature: str, draws: dict[str, list[float]] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The aggregate entry of every score of this metric; ``draws`` from :func:`bootstrap_accumulators`."""
         metric = self.configured.metric
         stats = self.statistics()
         n = int(stats.shape[0])
         corpus = metric.corpus_scores(stats) if n else {}
-        draws = bootstrap_scores(metric, stats, resamples, seed) if n and resamples else {}
+        if draws is None:
+            draws = bootstrap_accumulators([self], resamples, seed)[0]
         entries: dict[str, dict[str, Any]] = {}
         for name, spec in self._names:
             count = self.counts.get(name, 0)
@@ -222,3 +240,16 @@ class MetricAccumulator:
                 "signature": signature,
             }
         return entries
+
+
+def bootstrap_accumulators(
+    accumulators: Sequence[MetricAccumulator], resamples: int, seed: int
+) -> list[dict[str, list[float]]]:
+    """Bootstrap draws of each accumulator's scores, the random draws shared by those with equal row counts."""
+    jobs = []
+    for acc in accumulators:
+        stats = acc.statistics()
+        if stats.shape[0] and resamples:
+            jobs.append((acc.configured.metric, stats))
+    draws = iter(bootstrap_many(jobs, resamples, seed))
+    return [next(draws) if acc.statistics().shape[0] and resamples else {} for acc in accumulators]

@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resume", action="store_true", help="continue the run in the output folder, scoring only new ids"
     )
+    run.add_argument(
+        "--no-cache", action="store_true", help="compute every model output: neither read nor write the model cache"
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table")
     run.add_argument("--format", choices=("table", "json", "md"), default="table", help="how to print the aggregate")
 
@@ -118,6 +121,8 @@ def _load_task(args: argparse.Namespace) -> Any:
             raise ConfigError(f"--limit must be a positive number, got {args.limit}")
         overrides.append(f"dataset.limit={args.limit}")
     config = load_config(args.config, overrides)
+    if getattr(args, "no_cache", False):
+        config = config.model_copy(update={"cache": config.cache.model_copy(update={"enabled": False})})
     from rageval.plugins import with_local_plugins
 
     registry = with_local_plugins(_registry(args), config.plugins, Path(args.config).resolve().parent)
@@ -232,6 +237,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise RunError(f"terminated (SIGTERM); the rows written so far are kept: {resume_hint}") from None
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+        for text in task.context.warnings:
+            sys.stderr.write(f"rageval: warning: {text}\n")
     if not args.quiet or args.format != "table":
         _print_aggregate(result.aggregate, args.format)
     if not args.quiet:
@@ -393,7 +400,25 @@ COMMANDS = {
 }
 
 
+def _tolerate_lone_surrogates() -> None:
+    """Print text holding a lone surrogate (from a ``\\ud800`` escape in the data) as that escape."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+_LINE_BREAKS = {ord(char): repr(char)[1:-1] for char in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+"""Every character ``str.splitlines`` breaks at, mapped to its escape (``\\n``, ``\\x85``, ``\\u2028``)."""
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's text on one line: a line break from a config or dataset value is shown escaped."""
+    return str(exc).translate(_LINE_BREAKS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerate_lone_surrogates()
     args = _parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     try:
@@ -401,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagevalError as exc:
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"rageval: error: {exc}\n")
+        sys.stderr.write(f"rageval: error: {_one_line(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("rageval: interrupted\n")
@@ -412,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         sys.stderr.write(
-            f"rageval: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n"
+            f"rageval: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)\n"
         )
         return EXIT_FAILED
 

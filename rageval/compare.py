@@ -178,7 +178,7 @@ def find_problems(runs: Sequence[RunData], scores: Sequence[str]) -> list[str]:
 def _stack(rows: list[list[Any]]) -> np.ndarray:
     try:
         return np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         stacked = np.empty((len(rows), len(rows[0])), dtype=object)
         stacked[:] = rows
         return stacked

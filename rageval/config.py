@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from rageval.errors import ConfigError
 from rageval.presets import PRESET_NAMES, PRESETS
@@ -56,6 +56,53 @@ class BootstrapConfig(StrictModel):
     seed: int = Field(0, ge=0)
 
 
+class RayConfig(StrictModel):
+    """Where ``executor: ray`` runs; read only by that executor, which imports Ray."""
+
+    address: str | None = Field(
+        None,
+        min_length=1,
+        description="cluster to join: 'auto' or the head's 'host:port'; null starts a local instance",
+    )
+    num_cpus: int | None = Field(
+        None, ge=1, description="CPUs of the local instance (address: null); default: all of this machine's"
+    )
+    actors: int = Field(2, ge=1, le=1024, description="scoring actors; each loads the metrics' models once")
+    num_gpus: float = Field(0, ge=0, le=64, description="GPUs each actor reserves (a fraction shares a GPU)")
+    runtime_env: dict[str, Any] | None = Field(
+        None, description="Ray runtime environment for the run (pip, working_dir, env_vars), passed to ray.init"
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _not_ray_client(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("ray://"):
+            raise ValueError(
+                "Ray Data cannot run through Ray Client (ray://); run rageval on a cluster node with address: auto, "
+                "or submit it with 'ray job submit'"
+            )
+        return value
+
+    @field_validator("num_cpus")
+    @classmethod
+    def _local_only(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("address") not in (None, "local"):
+            raise ValueError("num_cpus sizes a local instance; a cluster at an address has its own CPUs")
+        return value
+
+
+class CacheConfig(StrictModel):
+    """The on-disk cache of model outputs (embeddings, NLI probabilities, token NLLs) shared by runs."""
+
+    enabled: bool = Field(True, description="read and write the cache; false computes every model output")
+    dir: str | None = Field(
+        None,
+        min_length=1,
+        description="the cache's folder, relative to this config's folder "
+        "(default: $RAGEVAL_CACHE_DIR, else $XDG_CACHE_HOME/rageval or ~/.cache/rageval)",
+    )
+
+
 MISSING_METRICS = (
     f"metrics: required key is missing; list metrics, or set task: to a preset ({', '.join(PRESET_NAMES)})"
 )
@@ -78,8 +125,10 @@ class TaskConfig(StrictModel):
     reports: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="extra report writers from plugins to run after the built-in reports"
     )
-    executor: Literal["local", "processes"] = Field("local", description="where batches are scored")
+    executor: Literal["local", "processes", "ray"] = Field("local", description="where batches are scored")
     workers: int = Field(2, ge=1, le=256, description="worker processes for executor: processes")
+    ray: RayConfig = Field(default_factory=RayConfig, description="options of executor: ray")
+    cache: CacheConfig = Field(default_factory=CacheConfig, description="the on-disk cache of model outputs")
     group_by: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="dataset columns to report every metric per value of (slices)"
     )
@@ -96,6 +145,11 @@ class TaskConfig(StrictModel):
         if repeated:
             raise ValueError(f"column {repeated[0]!r} is listed twice")
         return value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _cache_switch(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
 
     @field_validator("metrics", mode="before")
     @classmethod
@@ -198,6 +252,9 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {assignment!r}: value is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"--set {key.strip()}: the value is nested too deeply") from None
+    check_expanded_size(value, f"--set {key.strip()}")
     parts = key.strip().split(".")
     node: Any = raw
     for depth, part in enumerate(parts):
@@ -247,15 +304,46 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)
+        data = yaml.load(text, Loader=_StrictSafeLoader)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        raise ConfigError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+    check_expanded_size(data, str(path))
+    return data
+
+
+MAX_CONFIG_VALUES = 100_000
+"""Values a config may hold with its YAML aliases expanded: a few aliases cannot make it huge ("billion laughs")."""
+
+
+def check_expanded_size(data: Any, where: str) -> None:
+    """Refuse data whose aliases (one object reached many times) expand it past :data:`MAX_CONFIG_VALUES`."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        if id(value) in sizes:
+            return sizes[id(value)]
+        sizes[id(value)] = 1  # a value that holds itself is counted once
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        total = 1 + sum(size(item) for item in items)
+        if total > MAX_CONFIG_VALUES:
+            raise ConfigError(
+                f"{where}: more than {MAX_CONFIG_VALUES:,} values once YAML aliases are expanded (a 'billion laughs' "
+                "document?); write the data out instead of repeating aliases"
+            )
+        sizes[id(value)] = total
+        return total
+
+    size(data)
 
 
 def parse_config(raw: Any, source: str = "config") -> TaskConfig:
@@ -283,8 +371,10 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TaskConfig:
 __all__ = [
     "CANONICAL_FIELDS",
     "BootstrapConfig",
+    "CacheConfig",
     "DatasetConfig",
     "MetricConfig",
+    "RayConfig",
     "TaskConfig",
     "apply_override",
     "describe_validation_error",

@@ -7,24 +7,27 @@ batch's rows for that metric only; the other metrics and batches carry on.
 
 from __future__ import annotations
 
+import gc
+import json
 import platform
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from rageval.aggregate import MetricAccumulator, SampleRecord
+from rageval.aggregate import MetricAccumulator, SampleRecord, bootstrap_accumulators
 from rageval.errors import ConfigError, RagevalError, RunError
-from rageval.executors import LocalExecutor, ProcessExecutor
+from rageval.executors import LocalExecutor, ProcessExecutor, RayExecutor
 from rageval.metric import distribution_version
 from rageval.reports.files import atomic_write_text, to_json
 from rageval.reports.html import render_html_report
 from rageval.reports.markdown import render_markdown
 from rageval.reports.samples import SampleScanner, ScoreScan, json_safe
 from rageval.resume import (
+    MANIFEST_FILE,
     PreviousRows,
     build_manifest,
     check_resumable,
@@ -64,6 +67,16 @@ def default_output_dir(task: Task) -> Path:
     return Path("runs") / safe_file_name(task.config.name)
 
 
+def holds_a_run(path: Path) -> bool:
+    """Whether ``path`` holds a rageval run: the run.json manifest every run writes first (a file of the
+    same name as a report is not enough; those may be the user's own)."""
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "manifest_version" in manifest
+
+
 def prepare_output_dir(path: Path, overwrite: bool) -> None:
     """Make ``path`` ready for a new run; refuse to clobber anything that is not a run."""
     if path.exists() and not path.is_dir():
@@ -71,7 +84,7 @@ def prepare_output_dir(path: Path, overwrite: bool) -> None:
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
             raise ConfigError(f"output folder {path} is not empty: pass --overwrite to replace its run, or -o another")
-        if not any((path / name).exists() for name in RUN_FILES):
+        if not holds_a_run(path):
             raise ConfigError(f"output folder {path} is not empty and holds no rageval run: refusing to overwrite it")
         for name in RUN_FILES:
             (path / name).unlink(missing_ok=True)
@@ -109,14 +122,42 @@ def _samples_file(path: Path, mode: str) -> Iterator[TextIO]:
         handle = open(path, mode, encoding="utf-8")
     except OSError as exc:
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with handle:
+    try:
         yield handle
+    except BaseException:
+        with suppress(OSError):  # closing flushes again; a full disk fails again: keep the first error
+            handle.close()
+        raise
+    try:
+        handle.close()
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def make_executor(task: Task) -> LocalExecutor | ProcessExecutor:
+@contextmanager
+def rare_full_collections(oldest: int = 1000) -> Iterator[None]:
+    """Collect the oldest generation rarely while a run scores.
+
+    Every batch allocates and frees hundreds of thousands of container objects (sacrebleu's
+    n-gram tuples, rows); with Python's default thresholds the collector then walks the whole
+    heap every few batches, which cost a third of a lexical run's overhead over direct library
+    calls. Young generations are still collected as usual, so short-lived cycles are freed.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], oldest))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def make_executor(task: Task) -> LocalExecutor | ProcessExecutor | RayExecutor:
     if task.config.executor == "processes":
         config = task.config.model_dump(mode="json", by_alias=True)
-        return ProcessExecutor(config, task.base_dir, task.config.workers)
+        return ProcessExecutor(config, task.base_dir, task.config.workers, context=task.context)
+    if task.config.executor == "ray":
+        config = task.config.model_dump(mode="json", by_alias=True)
+        return RayExecutor(config, task.base_dir, task.config.ray, task.context)
     return LocalExecutor(task.metrics)
 
 
@@ -140,12 +181,22 @@ def _row(
     return row
 
 
+def remove_leftover_temporaries(output_dir: Path) -> None:
+    """Delete the temporary files of atomic writes (``.run.json.<random>.tmp``) a killed run left behind,
+    so that a run killed while writing run.json leaves a folder that can be resumed or overwritten."""
+    if output_dir.is_dir():
+        for name in RUN_FILES:
+            for leftover in output_dir.glob(f".{name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+
+
 def _start_output(
     task: Task, output_dir: Path, manifest: dict[str, Any], overwrite: bool, resume: bool
 ) -> PreviousRows:
     """Prepare the output folder; for a resumed run, the rows it already holds."""
     samples_path = output_dir / SAMPLES_FILE
     aliases = [configured.alias for configured in task.metrics]
+    remove_leftover_temporaries(output_dir)
     if resume and output_dir.is_dir() and any(output_dir.iterdir()):
         check_resumable(output_dir, manifest)
         repair_samples_file(samples_path)
@@ -225,7 +276,10 @@ def run_task(
     scanner = None if previous.outcomes else _report_scanner(accumulators)
     executor = make_executor(task)
     try:
-        with _samples_file(output_dir / SAMPLES_FILE, "a" if previous.outcomes else "w") as samples_out:
+        with (
+            rare_full_collections(),
+            _samples_file(output_dir / SAMPLES_FILE, "a" if previous.outcomes else "w") as samples_out,
+        ):
             for batch, per_metric in executor.map(batches_to_score()):
                 ids = [sample.id for sample in batch]
                 groups = [group_of(sample) for sample in batch] if group_by else None
@@ -281,9 +335,10 @@ def build_aggregate(task: Task, accumulators: list[MetricAccumulator], signature
     metrics: dict[str, Any] = {}
     details: dict[str, Any] = {}
     warned: dict[str, list[str]] = {}
-    for acc in accumulators:
+    draws = bootstrap_accumulators(accumulators, bootstrap.resamples, bootstrap.seed)
+    for acc, acc_draws in zip(accumulators, draws):
         alias = acc.configured.alias
-        metrics.update(acc.summary(bootstrap.resamples, bootstrap.seed, signatures[alias]))
+        metrics.update(acc.summary(bootstrap.resamples, bootstrap.seed, signatures[alias], acc_draws))
         extra = acc.details()
         if extra:
             details[alias] = extra
@@ -297,7 +352,7 @@ def build_aggregate(task: Task, accumulators: list[MetricAccumulator], signature
         "bootstrap": {"resamples": bootstrap.resamples, "seed": bootstrap.seed, "method": "percentile"},
         "metrics": metrics,
         "details": details,
-        "warnings": [f"{', '.join(aliases)}: {text}" for text, aliases in warned.items()],
+        "warnings": [f"{', '.join(aliases)}: {text}" for text, aliases in warned.items()] + task.context.warnings,
         "counters": dict(task.context.counters),
         **slices_entry(accumulators, bootstrap.resamples, bootstrap.seed),
     }

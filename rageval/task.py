@@ -138,17 +138,32 @@ def select_reports(config: TaskConfig, registry: Registry) -> list[RegisteredExt
     return selected
 
 
+def run_context(config: TaskConfig, base_dir: Path) -> RunContext:
+    """A run's context as the config sets it: relative model paths and ``cache.dir`` start at ``base_dir``."""
+    from rageval.models.cache import resolve_cache_dir
+
+    cache_dir = resolve_cache_dir(config.cache.enabled, config.cache.dir, base_dir)
+    return RunContext(base_dir=base_dir, cache_dir=cache_dir)
+
+
 def build_task(
     config: TaskConfig,
     registry: Registry,
     base_dir: Path,
     context: RunContext | None = None,
 ) -> Task:
-    """Resolve a config; the local plugins it names (``plugins:``) join ``registry`` first."""
+    """Resolve a config; the local plugins it names (``plugins:``) join ``registry`` first.
+
+    Without ``context``, a new one starts at ``base_dir`` with the config's cache settings; a
+    given context keeps its own cache settings and gets ``base_dir`` if it has none.
+    """
     from rageval.plugins import with_local_plugins
 
     registry = with_local_plugins(registry, config.plugins, base_dir)
-    context = context or RunContext()
+    if context is None:
+        context = run_context(config, base_dir)
+    elif context.base_dir is None:
+        context.base_dir = base_dir
     metrics = configure_metrics(config, registry, context)
     source = DataSource.open(config.dataset, base_dir, registry.loaders)
     return Task(config, base_dir, metrics, source, context, select_reports(config, registry))

@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _own_model_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test's runs cache model outputs in a fresh folder of their own, never in ~/.cache/rageval."""
+    monkeypatch.setenv("RAGEVAL_CACHE_DIR", str(tmp_path_factory.mktemp("model-cache")))
+
+
 @pytest.fixture
 def registry():
     from rageval.registry import build_registry

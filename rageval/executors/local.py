@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
 
 from rageval.errors import RagevalError
-from rageval.metric import Failed, Outcome
+from rageval.metric import Failed, Outcome, Scored
 from rageval.sample import Sample
 from rageval.task import ConfiguredMetric
 
@@ -22,10 +27,48 @@ def score_batch_safely(configured: ConfiguredMetric, batch: list[Sample]) -> lis
     except Exception as exc:
         reason = f"metric {configured.alias!r} raised {type(exc).__name__}: {exc}"
         return [Failed(reason) for _ in batch]
-    if len(outcomes) != len(batch):
-        reason = f"metric {configured.alias!r} returned {len(outcomes)} outcomes for {len(batch)} samples"
+    if not isinstance(outcomes, (list, tuple)) or len(outcomes) != len(batch):
+        count = len(outcomes) if isinstance(outcomes, (list, tuple)) else type(outcomes).__name__
+        reason = f"metric {configured.alias!r} returned {count} outcomes for {len(batch)} samples"
         return [Failed(reason) for _ in batch]
-    return outcomes
+    additive = type(configured.metric).additive
+    checked = [_checked(outcome, additive, configured.alias) for outcome in outcomes]
+    widths = {len(outcome.stats) for outcome in checked if isinstance(outcome, Scored)}
+    if len(widths) > 1:
+        reason = f"metric {configured.alias!r} returned statistics of different lengths {sorted(widths)} in one batch"
+        return [Failed(reason) for _ in batch]
+    return checked
+
+
+def _checked(outcome: Any, additive: bool, alias: str) -> Outcome:
+    """``outcome``, or a :class:`Failed` saying how it breaks the contract (so a bad plugin cannot crash the run)."""
+    if isinstance(outcome, Failed):
+        return outcome
+    if not isinstance(outcome, Scored):
+        return Failed(f"metric {alias!r} returned {type(outcome).__name__} for a sample, not Scored or Failed")
+    stats = outcome.stats
+    if additive and type(stats) in (tuple, list):
+        try:
+            if math.isfinite(sum(stats)):
+                return outcome
+        except (TypeError, OverflowError):
+            pass
+    if not isinstance(stats, (tuple, list, np.ndarray)):
+        return Failed(f"metric {alias!r} returned statistics of type {type(stats).__name__}, not a tuple")
+    for value in stats:
+        if isinstance(value, numbers.Integral) and not additive:
+            continue
+        if isinstance(value, numbers.Real):
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an int beyond float range
+                finite = False
+            if not finite:
+                return Failed(f"metric {alias!r} returned a statistic that is not a finite float ({value!r:.40})")
+        elif additive or not (value is None or isinstance(value, str)):
+            kind = "a finite number" if additive else "a number, a string or null"
+            return Failed(f"metric {alias!r} returned a statistic {value!r} that is not {kind}")
+    return outcome
 
 
 def score_with_all(

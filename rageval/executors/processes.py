@@ -14,6 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from rageval.context import RunContext
 from rageval.executors.local import ScoredBatch, score_with_all
 from rageval.sample import Sample
 
@@ -27,26 +28,48 @@ def _start_worker(config: dict[str, Any], base_dir: str, entry_points: bool) -> 
 
     task = build_task(parse_config(config), build_registry(entry_points=entry_points), Path(base_dir))
     _WORKER["metrics"] = task.metrics
+    _WORKER["context"] = task.context
 
 
-def _score_in_worker(batch: list[Sample]) -> tuple[list[list[Any]], dict[str, float]]:
+def _score_in_worker(
+    batch: list[Sample],
+) -> tuple[list[list[Any]], dict[str, float], dict[str, int], list[str]]:
+    """The batch's outcomes, each metric's time, and what the worker's context counted and warned about meanwhile."""
+    context: RunContext = _WORKER["context"]
+    counted = dict(context.counters)
+    warned = len(context.warnings)
     seconds: dict[str, float] = {}
-    return score_with_all(_WORKER["metrics"], batch, seconds), seconds
+    outcomes = score_with_all(_WORKER["metrics"], batch, seconds)
+    counters = {
+        name: value - counted.get(name, 0) for name, value in context.counters.items() if value != counted.get(name, 0)
+    }
+    return outcomes, seconds, counters, context.warnings[warned:]
 
 
 class ProcessExecutor:
-    """Scores batches in ``workers`` processes; results come back in dataset order."""
+    """Scores batches in ``workers`` processes; results come back in dataset order.
 
-    def __init__(self, config: dict[str, Any], base_dir: Path, workers: int, entry_points: bool = True):
-        context = multiprocessing.get_context("spawn")
+    What the workers' own contexts count (encoded texts, cache hits) and warn about is added to
+    ``context``, the parent's, so it reaches aggregate.json as with the local executor.
+    """
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        base_dir: Path,
+        workers: int,
+        entry_points: bool = True,
+        context: RunContext | None = None,
+    ):
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=context,
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(config, str(base_dir), entry_points),
         )
         self.window = 2 * workers
         self.seconds: dict[str, float] = {}
+        self.context = context
 
     def map(self, batches: Iterable[list[Sample]]) -> Iterator[ScoredBatch]:
         in_flight: deque[tuple[list[Sample], Future]] = deque()
@@ -58,9 +81,11 @@ class ProcessExecutor:
             yield self._collect(*in_flight.popleft())
 
     def _collect(self, batch: list[Sample], future: Future) -> ScoredBatch:
-        outcomes, seconds = future.result()
+        outcomes, seconds, counters, warnings = future.result()
         for alias, spent in seconds.items():
             self.seconds[alias] = self.seconds.get(alias, 0.0) + spent
+        if self.context is not None:
+            self.context.absorb(counters, warnings)
         return batch, outcomes
 
     def close(self) -> None:

@@ -63,7 +63,13 @@ class Perplexity(Metric):
             raise ConfigError(
                 "perplexity: set params.model to a causal language model (a local folder, or a hub id when online)"
             )
-        return resolve_model(self.params.model, self.params.revision, param="params.model", owner="perplexity")
+        return resolve_model(
+            self.params.model,
+            self.params.revision,
+            param="params.model",
+            owner="perplexity",
+            base_dir=self.context.base_dir,
+        )
 
     def _model(self) -> Any:
         return shared_causal_lm(self.context, self.source, self.params)

@@ -74,7 +74,9 @@ class ModelBackedMetric(Metric):
         name = self.params.model or self.default_models.get(self.params.scorer)
         if name is None:
             return None
-        return resolve_model(name, self.params.revision, param="params.model", owner=self.info.name)
+        return resolve_model(
+            name, self.params.revision, param="params.model", owner=self.info.name, base_dir=self.context.base_dir
+        )
 
     def embedder(self) -> Any:
         return shared_embedder(self.context, self.source, self.params)

@@ -24,6 +24,7 @@ from rageval.metric import (
     Scored,
     distribution_version,
 )
+from rageval.metrics.ngram_counts import char_ngram_statistics, word_ngram_statistics
 from rageval.sample import InvalidSample, Sample, references_field, text_field
 
 LOG_OF_ZERO = -9999999999.0
@@ -112,6 +113,7 @@ def ter_scores(stats: np.ndarray) -> np.ndarray:
         rate = np.where(ref_len > 0, edits / ref_len, np.where(edits > 0, 1.0, 0.0))
     return 100 * rate
 
+
 BleuTokenizer = Literal["none", "zh", "13a", "char", "intl", "ja-mecab", "ko-mecab", "spm", "flores101", "flores200"]
 
 
@@ -147,10 +149,14 @@ class SacrebleuMetric(Metric):
         if valid:
             width = max(len(r) for r in refs)
             streams = [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
-            stats = self.scorer._extract_corpus_statistics(hyps, streams)
-            for position, row in zip(valid, stats):
-                outcomes[position] = Scored(tuple(float(x) for x in row))
+            stats = np.asarray(self._statistics(hyps, streams), dtype=np.float64).reshape(len(hyps), -1)
+            for position, row in zip(valid, stats.tolist()):
+                outcomes[position] = Scored(tuple(row))
         return outcomes  # type: ignore[return-value]
+
+    def _statistics(self, hyps: list[str], streams: list[list[str | None]]) -> Any:
+        """sacrebleu's segment statistics of each hypothesis against its references (``None`` for none)."""
+        return self.scorer._extract_corpus_statistics(hyps, streams)
 
     def scores_from_totals(self, totals: np.ndarray) -> dict[str, float | None]:
         return {"": float(self.scorer._compute_score_from_stats(np.array(totals, dtype=np.float64)).score)}
@@ -228,6 +234,16 @@ class Bleu(SacrebleuMetric):
         scorer = self.sentence_scorer
         return bleu_scores(stats, scorer.max_ngram_order, scorer.smooth_method, scorer.smooth_value, True)
 
+    def _statistics(self, hyps: list[str], streams: list[list[str | None]]) -> Any:
+        """Word n-grams counted for the whole batch at once (:mod:`rageval.metrics.ngram_counts`).
+
+        Texts are tokenised by sacrebleu's own tokeniser; the counts are the same integers as its.
+        """
+        preprocess = self.scorer._preprocess_segment
+        tokenised = [[preprocess(ref) if ref is not None else None for ref in stream] for stream in streams]
+        stats = word_ngram_statistics([preprocess(hyp) for hyp in hyps], tokenised, self.params.max_ngram_order)
+        return stats if stats is not None else super()._statistics(hyps, streams)
+
 
 class ChrfParams(MetricParams):
     char_order: int = Field(6, ge=1, le=12, description="character n-gram order")
@@ -257,6 +273,56 @@ class Chrf(SacrebleuMetric):
     def sentence_scores(self, stats: np.ndarray) -> np.ndarray:
         p = self.params
         return chrf_scores(stats, p.char_order + p.word_order, p.beta, p.eps_smoothing)
+
+    def _statistics(self, hyps: list[str], streams: list[list[str | None]]) -> Any:
+        """Character n-grams counted for the whole batch at once (:mod:`rageval.metrics.ngram_counts`).
+
+        The same integers as sacrebleu's; with several references, each sample keeps the statistics
+        of the reference sacrebleu picks (the first with the highest chrF).
+        """
+        p = self.params
+
+        def characters(text: str) -> str:
+            text = text.lower() if p.lowercase else text
+            return text if p.whitespace else "".join(text.split())
+
+        hyp_chars = [characters(hyp) for hyp in hyps]
+        per_stream = []
+        for stream in streams:
+            refs = [characters(ref) if ref is not None else "" for ref in stream]
+            stats = char_ngram_statistics(hyp_chars, refs, p.char_order)
+            if stats is None:
+                return super()._statistics(hyps, streams)
+            if p.word_order:
+                stats = np.hstack([stats, self._word_statistics(hyps, stream)])
+            per_stream.append(stats)
+        best = per_stream[0].copy()
+        for i in range(len(hyps) if len(streams) > 1 else 0):
+            best_f = -1.0
+            for stream, stats in zip(streams, per_stream):
+                if stream[i] is not None:
+                    f_score = self.scorer._compute_f_score(stats[i].tolist())
+                    if f_score > best_f:
+                        best_f, best[i] = f_score, stats[i]
+        return best
+
+    def _word_statistics(self, hyps: list[str], refs: list[str | None]) -> np.ndarray:
+        """chrF++'s word n-gram statistics, with sacrebleu's own tokenisation and counting."""
+        from sacrebleu.metrics.helpers import extract_word_ngrams
+
+        scorer = self.scorer
+        order = self.params.word_order
+        rows = []
+        for hyp, ref in zip(hyps, refs):
+            hyp_words = scorer._remove_punctuation(scorer._preprocess_segment(hyp))
+            ref_words = scorer._remove_punctuation(scorer._preprocess_segment(ref)) if ref is not None else []
+            row: list[int] = []
+            for n in range(1, order + 1):
+                row += scorer._get_match_statistics(
+                    extract_word_ngrams(hyp_words, n), extract_word_ngrams(ref_words, n)
+                )
+            rows.append(row)
+        return np.array(rows, dtype=np.int64).reshape(len(hyps), 3 * order)
 
 
 class TerParams(MetricParams):

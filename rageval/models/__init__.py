@@ -6,6 +6,10 @@ naming the same model share one instance and one memo. The model libraries (torc
 transformers, sentence-transformers) come with the ``[models]`` extra and are imported only
 when a model is loaded.
 
+When the context has a cache folder (:attr:`RunContext.cache_dir
+<rageval.context.RunContext.cache_dir>`), outputs are also kept on disk across runs
+(:mod:`rageval.models.cache`): the memo is the first level, the cache file the second.
+
 - :class:`~rageval.models.embedder.Embedder`: sentence and token embeddings.
 - :class:`~rageval.models.nli.NLIModel`: entailment probabilities.
 - :class:`~rageval.models.causal_lm.CausalLM`: summed token NLL by sliding windows.
@@ -20,6 +24,7 @@ from rageval.models.runtime import ModelOptions
 from rageval.models.source import PACKAGED_MINILM, ModelSource, fingerprint, hub_is_offline, resolve_model
 
 if TYPE_CHECKING:
+    from rageval.models.cache import ModelOutputs
     from rageval.models.causal_lm import CausalLM
     from rageval.models.embedder import Embedder
     from rageval.models.nli import NLIModel
@@ -34,6 +39,7 @@ __all__ = [
     "shared_embedder",
     "shared_fingerprint",
     "shared_nli",
+    "shared_outputs",
 ]
 
 
@@ -63,6 +69,7 @@ def shared_embedder(context: RunContext, source: ModelSource, options: ModelOpti
             max_length=options.max_length,
             trust_remote_code=options.trust_remote_code,
             count=context.count,
+            cache=shared_outputs(context, source),
         ),
     )
 
@@ -83,6 +90,7 @@ def shared_nli(
             trust_remote_code=options.trust_remote_code,
             entailment_label=entailment_label,
             count=context.count,
+            cache=shared_outputs(context, source),
         ),
     )
 
@@ -99,6 +107,7 @@ def shared_causal_lm(context: RunContext, source: ModelSource, options: ModelOpt
             dtype=options.dtype,
             trust_remote_code=options.trust_remote_code,
             count=context.count,
+            cache=shared_outputs(context, source),
         ),
     )
 
@@ -106,3 +115,26 @@ def shared_causal_lm(context: RunContext, source: ModelSource, options: ModelOpt
 def shared_fingerprint(context: RunContext, source: ModelSource) -> str:
     """The model's revision or weights hash, computed once per run (hashing reads the weights)."""
     return context.resource(("fingerprint", source.location, source.revision), lambda: fingerprint(source))
+
+
+def shared_outputs(context: RunContext, source: ModelSource) -> ModelOutputs | None:
+    """The model's part of the run's on-disk cache, or ``None`` when the run has no cache folder.
+
+    A local model is identified by the hashes of its weights and of its config and tokenizer
+    files, a hub model by its commit.
+    """
+    if context.cache_dir is None:
+        return None
+    from rageval.models.cache import ModelCache
+    from rageval.models.source import settings_digest
+
+    folder = context.cache_dir
+    cache = context.resource(
+        ("model-output-cache", folder), lambda: ModelCache(folder, warn=context.warn, count=context.count)
+    )
+    identity = {"model": shared_fingerprint(context, source)}
+    if source.is_local:
+        identity["files"] = context.resource(
+            ("settings-digest", source.location), lambda: settings_digest(source.location)
+        )
+    return cache.for_model(source.label, identity)

@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from rageval.errors import ConfigError
+from rageval.metric import distribution_version
+from rageval.models.cache import CacheSpace, Entry, ModelOutputs
 from rageval.models.memo import Memo
 from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
 from rageval.models.source import ModelSource, fingerprint
@@ -66,6 +70,7 @@ class CausalLM:
         dtype: str = "float32",
         trust_remote_code: bool = False,
         count: Counter | None = None,
+        cache: ModelOutputs | None = None,
     ) -> None:
         self.source = source
         self.device = pick_device(device)
@@ -97,6 +102,14 @@ class CausalLM:
         self.bos_id = self.tokenizer.bos_token_id
         self._memo: Memo[tuple[float, int]] = Memo(16 << 20)
         self._fingerprint: str | None = None
+        self._cache = cache
+        self._setting = {
+            "device": self.device.split(":")[0],
+            "dtype": dtype,
+            "trust_remote_code": trust_remote_code,
+            "libraries": [distribution_version(n) for n in ("torch", "transformers")],
+        }
+        self._spaces: dict[tuple[int, int, bool], CacheSpace] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -127,9 +140,32 @@ class CausalLM:
                 f"max_length: {max_length} is more than model {self.source.name!r} accepts ({self.context_size})"
             )
         keys = [(t, max_length, stride, add_bos) for t in texts]
-        new = self._memo.missing(keys)
-        fresh = self._score(new, batch_size) if new else {}
-        return [fresh[k] if k in fresh else self._memo.get(k) for k in keys]
+        values = {k: self._memo.get(k) for k in dict.fromkeys(keys) if k in self._memo}
+        missing = [k for k in dict.fromkeys(keys) if k not in values]
+        space = self._space(max_length, stride, add_bos)
+        if missing and space is not None:
+            for text, entry in space.load([k[0] for k in missing], _is_nll).items():
+                key = (text, max_length, stride, add_bos)
+                values[key] = (float(entry.array[0]), int(entry.array[1]))
+                self._memo.put(key, values[key])
+            missing = [k for k in missing if k not in values]
+        if missing:
+            fresh = self._score(missing, batch_size)
+            values.update(fresh)
+            if space is not None:
+                space.save({k[0]: Entry(np.array(v, dtype=np.float64)) for k, v in fresh.items()})
+        return [values[k] for k in keys]
+
+    def _space(self, max_length: int, stride: int, add_bos: bool) -> CacheSpace | None:
+        """The cache of NLLs under one windowing; ``None`` without a cache."""
+        if self._cache is None:
+            return None
+        setting = (max_length, stride, add_bos)
+        if setting not in self._spaces:
+            self._spaces[setting] = self._cache.space(
+                "token_nll/1", max_length=max_length, stride=stride, add_bos=add_bos, **self._setting
+            )
+        return self._spaces[setting]
 
     def _score(self, keys: list, batch_size: int) -> dict[tuple, tuple[float, int]]:
         torch = require("torch")
@@ -168,3 +204,11 @@ class CausalLM:
             fresh[key] = (nll, n_tokens)
             self._memo.put(key, (nll, n_tokens))
         return fresh
+
+
+def _is_nll(entry: Entry) -> bool:
+    """A cached ``[summed NLL, scored tokens]``: a finite sum and a whole, non-negative count."""
+    array = entry.array
+    if array.shape != (2,) or array.dtype != np.float64 or not np.isfinite(array).all():
+        return False
+    return array[1] >= 0 and float(array[1]).is_integer()

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from rageval.errors import ConfigError
+from rageval.metric import distribution_version
+from rageval.models.cache import Entry, ModelOutputs
 from rageval.models.memo import Memo
 from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
 from rageval.models.source import ModelSource, fingerprint
@@ -54,6 +56,7 @@ class NLIModel:
         trust_remote_code: bool = False,
         entailment_label: int | str | None = None,
         count: Counter | None = None,
+        cache: ModelOutputs | None = None,
     ) -> None:
         self.source = source
         self.device = pick_device(device)
@@ -87,6 +90,17 @@ class NLIModel:
         self._memo: Memo[float] = Memo(64 << 20)
         self._lengths: Memo[int] = Memo(64 << 20)
         self._fingerprint: str | None = None
+        self._space = None
+        if cache is not None:
+            self._space = cache.space(
+                "entailment_probability/1",
+                device=self.device.split(":")[0],
+                dtype=dtype,
+                max_length=self.max_length,
+                entailment=self.entailment,
+                trust_remote_code=trust_remote_code,
+                libraries=[distribution_version(n) for n in ("torch", "transformers")],
+            )
 
     @property
     def fingerprint(self) -> str:
@@ -109,19 +123,39 @@ class NLIModel:
         return int(self.tokenizer.num_special_tokens_to_add(pair=True))
 
     def entailment_probability(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
-        """P(entailment) of each (premise, hypothesis) pair; each distinct pair is scored once per run."""
-        new = self._memo.missing(list(pairs))
-        fresh = self._score(new, batch_size) if new else {}
-        return np.array([fresh[p] if p in fresh else self._memo.get(p) for p in pairs], dtype=np.float64)
+        """P(entailment) of each (premise, hypothesis) pair; each distinct pair is scored once per run.
 
-    def _score(self, pairs: list, batch_size: int) -> dict[tuple[str, str], float]:
+        With a cache, a pair scored in an earlier run is read back instead.
+        """
+        values = {p: self._memo.get(p) for p in dict.fromkeys(pairs) if p in self._memo}
+        missing = [p for p in dict.fromkeys(pairs) if p not in values]
+        if missing and self._space is not None:
+            truncated = 0
+            for pair, entry in self._space.load(missing, _is_probability).items():
+                values[pair] = float(entry.array)
+                self._memo.put(pair, values[pair])
+                truncated += isinstance(entry.meta, dict) and bool(entry.meta.get("truncated"))
+            if truncated:
+                self._count(f"{self.source.label}.truncated_inputs", truncated)
+            missing = [p for p in missing if p not in values]
+        if missing:
+            fresh, too_long = self._score(missing, batch_size)
+            values.update(fresh)
+            if self._space is not None:
+                self._space.save(
+                    {p: Entry(np.float64(v), {"truncated": True} if p in too_long else None) for p, v in fresh.items()}
+                )
+        return np.array([values[p] for p in pairs], dtype=np.float64)
+
+    def _score(self, pairs: list, batch_size: int) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
+        """Each pair's probability, and the pairs too long for the model (truncated, and counted)."""
         torch = require("torch")
         premise_len = self.count_tokens([p for p, _ in pairs])
         hypothesis_len = self.count_tokens([h for _, h in pairs])
         sizes = [a + b + self.pair_overhead for a, b in zip(premise_len, hypothesis_len)]
-        truncated = sum(n > self.max_length for n in sizes)
-        if truncated:
-            self._count(f"{self.source.label}.truncated_inputs", truncated)
+        too_long = {pair for pair, n in zip(pairs, sizes) if n > self.max_length}
+        if too_long:
+            self._count(f"{self.source.label}.truncated_inputs", len(too_long))
         self._count(f"{self.source.label}.scored_pairs", len(pairs))
         order = sorted(range(len(pairs)), key=lambda i: (-sizes[i], i))
         fresh: dict[tuple[str, str], float] = {}
@@ -141,4 +175,8 @@ class NLIModel:
                 for pair, prob in zip(chunk, probs):
                     fresh[pair] = float(prob)
                     self._memo.put(pair, float(prob))
-        return fresh
+        return fresh, too_long
+
+
+def _is_probability(entry: Entry) -> bool:
+    return entry.array.shape == () and entry.array.dtype == np.float64 and 0.0 <= float(entry.array) <= 1.0

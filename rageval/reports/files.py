@@ -8,15 +8,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
-    """JSON text with unicode kept; NaN and infinities are refused, never written."""
+    """JSON text with unicode kept; NaN and infinities are refused, never written.
+
+    A lone surrogate (data can hold one through a JSON escape such as ``\\ud800``) has no UTF-8
+    form: it is kept as that same escape, so the text encodes and reads back equal.
+    """
     if indent is None:
-        return _ENCODER.encode(value)
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+        text = _ENCODER.encode(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -29,7 +34,7 @@ def atomic_write_text(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())

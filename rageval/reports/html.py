@@ -203,7 +203,7 @@ def _other_details(details: Mapping[str, Any]) -> list[list[str]]:
                 continue
             if isinstance(value, list):
                 value = [_drop_curves(item) for item in value]
-            rows.append([alias, key, render_value(value)])
+            rows.append([escape(alias), escape(str(key)), render_value(value)])
     return rows
 
 
@@ -310,7 +310,7 @@ def render_html_report(
                 examples = "; ".join(f"{json.dumps(sample_id)}: {reason}" for sample_id, reason in scan.errors)
                 body.append(f'<div class="warn">{failed} samples could not be scored, e.g. {escape(examples)}</div>')
     signatures = [
-        [score, f"<code>{escape(entry['signature'])}</code>"] for score, entry in aggregate["metrics"].items()
+        [escape(score), f"<code>{escape(entry['signature'])}</code>"] for score, entry in aggregate["metrics"].items()
     ]
     versions = [[k, str(v)] for k, v in (aggregate.get("versions") or {}).items()]
     body += [
@@ -357,6 +357,8 @@ def render_compare_html(result: Mapping[str, Any]) -> str:
         plots.append(interval_plot_svg(entries, f"{name}: run − {result['baseline']} ({direction})"))
     body += ['<h2 id="deltas">Differences against the baseline, with 95% intervals</h2>']
     body += ['<div class="plots">', *plots, "</div>"]
-    signatures = [[name, f"<code>{escape(score['signature'])}</code>"] for name, score in result["scores"].items()]
+    signatures = [
+        [escape(name), f"<code>{escape(score['signature'])}</code>"] for name, score in result["scores"].items()
+    ]
     body += ['<h2 id="signatures">Signatures</h2>', table(["score", "signature"], signatures, "signatures", raw=True)]
     return page("rageval: comparison", body)

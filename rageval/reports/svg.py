@@ -36,12 +36,12 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high <= low:
         return [low]
     raw = (high - low) / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     step = min((m * power for m in (1, 2, 5, 10)), key=lambda candidate: abs(candidate - raw))
     start = math.floor(low / step) * step
     ticks = []
     value = start
-    while value <= high + step * 1e-9:
+    while value <= high + step * 1e-9 and math.isfinite(value):
         if value >= low - step * 1e-9:
             ticks.append(round(value, 12))
         value += step
@@ -114,8 +114,16 @@ def histogram_svg(values: Sequence[float] | np.ndarray, title: str, x_label: str
         parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no scored samples</text></svg>')
         return "".join(parts)
     low, high = float(data.min()), float(data.max())
-    if high == low:
-        low, high = low - 0.5, high + 0.5
+    if not math.isfinite(high - low):
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">values too far apart to plot</text></svg>'
+        )
+        return "".join(parts)
+    scale = max(abs(low), abs(high), 1.0)
+    if high - low < scale * 1e-9:  # one value, or values too close for 20 distinct float bins
+        half = max(0.5, scale * 1e-6)
+        biggest = float(np.finfo(float).max)
+        low, high = max(low - half, -biggest), min(high + half, biggest)
     counts, edges = np.histogram(data, bins=bins, range=(low, high))
     top = int(counts.max())
     frame = _Frame(low, high, 0.0, float(top))

@@ -18,7 +18,7 @@ def write_scores_csv(output_dir: Path, aggregate: dict[str, Any]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{SCORES_CSV}.", suffix=".tmp", dir=output_dir)
     try:
         with (
-            os.fdopen(handle, "w", encoding="utf-8", newline="") as out,
+            os.fdopen(handle, "w", encoding="utf-8", newline="", errors="backslashreplace") as out,
             open(output_dir / "samples.jsonl", encoding="utf-8") as samples,
         ):
             writer = csv.writer(out)
