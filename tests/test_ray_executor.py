@@ -8,6 +8,7 @@ import random
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,18 @@ def test_each_actor_loads_the_model_once(ray_instance, tmp_path, registry, tiny_
     assert from_actors == in_process and any(name.endswith("scored_texts") for name in from_actors)
 
 
+def test_a_local_instance_refuses_a_pool_it_cannot_hold(ray_instance, tmp_path, registry):
+    task = task_at(tmp_path, registry, executor="ray", ray={"actors": 3, "num_cpus": 2})
+    executor = RayExecutor({}, tmp_path, task.config.ray, task.context)
+    with pytest.raises(ConfigError, match=r"^ray.actors: 3 actors need 3 CPUs, the local Ray instance has 2;"):
+        executor._check_local_resources()
+    gpus = task_at(tmp_path, registry, executor="ray", ray={"actors": 1, "num_gpus": 1}).config.ray
+    with pytest.raises(
+        ConfigError, match=r"^ray.num_gpus: the pool needs 1 GPUs \(1 for each of 1 actors\), .* has 0$"
+    ):
+        RayExecutor({}, tmp_path, gpus, task.context)._check_local_resources()
+
+
 def test_a_run_with_nothing_to_score_starts_no_ray(tmp_path, registry, monkeypatch):
     pytest.importorskip("ray")
     task = task_at(tmp_path, registry, executor="ray")
@@ -186,7 +199,7 @@ def test_ray_options_are_checked(ray_options, message):
 
 
 @pytest.mark.slow
-def test_cli_starts_a_local_instance_and_refuses_a_pool_it_cannot_hold(tmp_path, monkeypatch):
+def test_cli_starts_a_local_instance_and_shuts_it_down(tmp_path, monkeypatch):
     """The path a user takes: no ray.init of their own, so the run starts Ray, then shuts it down."""
     pytest.importorskip("ray")
     write_jsonl(tmp_path / "data.jsonl", rows(40))
@@ -206,9 +219,10 @@ def test_cli_starts_a_local_instance_and_refuses_a_pool_it_cannot_hold(tmp_path,
         assert read_jsonl(tmp_path / "ray" / "samples.jsonl") == read_jsonl(tmp_path / "local" / "samples.jsonl")
         aggregate = json.loads((tmp_path / "ray" / "aggregate.json").read_text())
         assert aggregate["config"]["executor"] == "ray" and aggregate["n_samples"] == 40
-
-        too_many = run_cli("run", str(config), "-o", str(tmp_path / "no"), "-q", "--set", "ray.actors=3")
-        assert too_many.returncode == 2
-        assert "ray.actors: 3 actors need 3 CPUs, the local Ray instance has 1" in too_many.stderr
+        assert list(Path(temp_root).glob("ray/session_*")), "the run's Ray instance used RAY_TMPDIR"
+        deadline = time.monotonic() + 15
+        while list(Path(temp_root).glob("ray/session_*/sockets/raylet")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not list(Path(temp_root).glob("ray/session_*/sockets/raylet")), "the local instance is still up"
     finally:
         shutil.rmtree(temp_root, ignore_errors=True)

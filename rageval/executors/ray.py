@@ -320,8 +320,8 @@ class RayExecutor:
             )
         if per_actor and actors * per_actor > gpus:
             raise ConfigError(
-                f"ray.num_gpus: {actors} actors with {per_actor:g} GPU each need {actors * per_actor:g} GPUs, "
-                f"the local Ray instance has {gpus:g}"
+                f"ray.num_gpus: the pool needs {actors * per_actor:g} GPUs ({per_actor:g} for each of "
+                f"{actors} actors), the local Ray instance has {gpus:g}"
             )
 
     def _scored_rows(self) -> Iterable[dict[str, Any]]:
