@@ -98,7 +98,9 @@ def test_labels_outside_the_configured_classes_are_row_errors():
     )
     assert "prediction 2 is not one of the classes in params.labels" in reason(metric, label="positive", prediction=2)
     assert "one-hot vector of 2 but the config names 3 classes" in reason(metric, label=[0, 1], prediction="neutral")
-    assert "label 3 is not one of the classes in params.n_classes (0, 1, 2)" in reason(Mcc(params={"n_classes": 3}), label=3, prediction=1)
+    assert "label 3 is not one of the classes in params.n_classes (0, 1, 2)" in reason(
+        Mcc(params={"n_classes": 3}), label=3, prediction=1
+    )
 
 
 def test_predict_from_chooses_the_field():

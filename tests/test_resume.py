@@ -18,7 +18,24 @@ from rageval.errors import ConfigError
 from rageval.runner import run_task
 from rageval.task import build_task
 
-WORDS = ["the", "a", "cat", "dog", "sat", "ran", "on", "under", "mat", "table", "quickly", "slowly", "red", "blue", "house", "garden"]
+WORDS = [
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "sat",
+    "ran",
+    "on",
+    "under",
+    "mat",
+    "table",
+    "quickly",
+    "slowly",
+    "red",
+    "blue",
+    "house",
+    "garden",
+]
 
 
 def synthetic_rows(n: int, seed: int = 0) -> list[dict]:
