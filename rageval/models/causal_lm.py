@@ -22,7 +22,7 @@ from rageval.errors import ConfigError
 from rageval.metric import distribution_version
 from rageval.models.cache import CacheSpace, Entry, ModelOutputs
 from rageval.models.memo import Memo
-from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
+from rageval.models.runtime import load_pretrained, pick_device, require
 from rageval.models.source import ModelSource, fingerprint
 
 Counter = Callable[[str, int], None]
@@ -75,21 +75,9 @@ class CausalLM:
         self.source = source
         self.device = pick_device(device)
         self._count = count or (lambda name, n: None)
-        transformers = require("transformers")
-        options = {
-            "revision": source.revision,
-            "trust_remote_code": trust_remote_code,
-            "local_files_only": source.is_local,
-        }
-        try:
-            with quiet_loading():
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(source.location, **options)
-                self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                    source.location, dtype=torch_dtype(dtype), **options
-                )
-        except Exception as exc:
-            raise loading_error(source.name, exc) from exc
-        self.model.to(self.device).eval()
+        self.tokenizer, self.model = load_pretrained(
+            source, "AutoModelForCausalLM", dtype, self.device, trust_remote_code
+        )
         config = self.model.config
         limits = [
             getattr(config, attr, None) for attr in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length")

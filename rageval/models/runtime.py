@@ -89,3 +89,29 @@ def loading_error(name: str, exc: Exception) -> ConfigError:
     """One line for a model that could not be loaded."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ConfigError(f"model {name!r} could not be loaded: {first}")
+
+
+def load_pretrained(
+    source: Any, model_class: str, dtype: DType, device: str, trust_remote_code: bool
+) -> tuple[Any, Any]:
+    """Tokenizer and model (``transformers.<model_class>``) of ``source``, in eval mode on ``device``.
+
+    Hub ids load only online and at the source's revision; ``trust_remote_code`` stays off
+    unless the config sets it for this model. Failures are one :class:`ConfigError` line.
+    """
+    transformers = require("transformers")
+    options = {
+        "revision": source.revision,
+        "trust_remote_code": trust_remote_code,
+        "local_files_only": source.is_local,
+    }
+    try:
+        with quiet_loading():
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source.location, **options)
+            model = getattr(transformers, model_class).from_pretrained(
+                source.location, dtype=torch_dtype(dtype), **options
+            )
+    except Exception as exc:
+        raise loading_error(source.name, exc) from exc
+    model.to(device).eval()
+    return tokenizer, model
