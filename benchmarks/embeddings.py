@@ -11,21 +11,24 @@ turns with their question, retrieved passage and answer), on the packaged all-Mi
    retriever returns the same documents for many questions, where the metric encodes each
    distinct passage once.
 2. The cache. ``rageval run`` of one config (faithfulness, answer_relevance, context_relevance)
-   twice with an empty cache folder, each as its own process, wall time included; the second
-   run must compute nothing and give the same scores. ``--baseline`` adds a ``--no-cache`` run
-   to show what writing the cache costs the first run.
+   twice with an empty cache folder, each as its own process, start-up included; the second
+   run must compute nothing and give the same scores. The time spent in the cache file's reads
+   and writes is added up inside each run. ``--baseline`` adds a ``--no-cache`` run.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embeddings.py                   # both (about 15 min on 2 CPU cores)
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embeddings.py --skip-rerun      # the overhead only (about 2 min)
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embeddings.py                   # both (10 to 30 min on 2 CPU cores)
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embeddings.py --skip-rerun      # the overhead only
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/embeddings.py --rerun-samples 500 --baseline
 
-Timings are the median of ``--repeats`` alternating runs; other work on the machine moves them,
-so compare the ratios more than the seconds. ``--json FILE`` writes every number.
+Timings are medians of ``--repeats`` interleaved runs, as wall and CPU seconds. Torch's threads
+slow down a lot when another process competes for the cores, so on a shared machine compare the
+ratios, not the seconds, and ``--threads 1`` steadies the overhead timings. ``--json FILE``
+writes every number.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -57,6 +60,31 @@ cache: {{dir: {cache}}}
 """
 
 
+TIMED_RUN = """\
+import json, sys, time
+from rageval.cli import main
+from rageval.models.cache import ModelCache
+
+spent = [0.0]
+
+def timed(method):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - started
+    return wrapper
+
+ModelCache.fetch, ModelCache.store = timed(ModelCache.fetch), timed(ModelCache.store)
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as handle:
+    json.dump({"cache_io_s": spent[0]}, handle)
+raise SystemExit(code)
+"""
+"""``rageval run`` with the time spent reading and writing the cache file added up (a run of its own)."""
+
+
 def load_rows(limit: int | None) -> list[dict[str, Any]]:
     with open(DATA, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
@@ -77,9 +105,14 @@ def timed(work: Callable[..., Any], *args: Any) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def overhead(rows: list[dict[str, Any]], repeats: int, batch: int, pool_size: int) -> dict[str, Any]:
+def overhead(
+    rows: list[dict[str, Any]], repeats: int, batch: int, pool_size: int, threads: int | None = None
+) -> dict[str, Any]:
     """Median seconds of each metric and of direct encoding of the same texts, models loaded beforehand."""
     import torch
+
+    if threads:
+        torch.set_num_threads(threads)
     from sentence_transformers import SentenceTransformer
 
     from rageval.context import RunContext
@@ -150,6 +183,7 @@ def overhead(rows: list[dict[str, Any]], repeats: int, batch: int, pool_size: in
         "samples": len(rows),
         "batch_size": batch,
         "repeats": repeats,
+        "torch_threads": torch.get_num_threads(),
         "answer_relevance": entry("qa", qa_texts),
         "context_relevance": {
             **entry("ctx", ctx_texts),
@@ -162,9 +196,13 @@ def overhead(rows: list[dict[str, Any]], repeats: int, batch: int, pool_size: in
 
 
 def cli_run(config: Path, output: Path, *extra: str) -> tuple[float, float, dict[str, Any]]:
-    """Wall and CPU seconds of ``rageval run`` as a process of its own, and its aggregate.json."""
+    """Wall and CPU seconds of ``rageval run`` as a process of its own, and its aggregate.json.
+
+    The aggregate gets ``cache_io_s``: the seconds the run spent in the cache file's reads and writes.
+    """
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    command = [str(Path(sys.executable).parent / "rageval"), "run", str(config), "-o", str(output), "-q", *extra]
+    spent = output.with_name(output.name + "-cache-io.json")
+    command = [sys.executable, "-c", TIMED_RUN, str(spent), "run", str(config), "-o", str(output), "-q", *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -173,7 +211,9 @@ def cli_run(config: Path, output: Path, *extra: str) -> tuple[float, float, dict
     if done.returncode != 0:
         raise SystemExit(f"rageval run failed ({done.returncode}): {done.stderr.strip()}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, json.loads((output / "aggregate.json").read_text(encoding="utf-8"))
+    aggregate = json.loads((output / "aggregate.json").read_text(encoding="utf-8"))
+    aggregate["cache_io_s"] = json.loads(spent.read_text(encoding="utf-8"))["cache_io_s"]
+    return wall, cpu, aggregate
 
 
 def rerun(limit: int, baseline: bool) -> dict[str, Any]:
@@ -194,6 +234,9 @@ def rerun(limit: int, baseline: bool) -> dict[str, Any]:
             second_cpu_s=second_cpu,
             speedup=first_s / second_s,
             speedup_cpu=first_cpu / second_cpu,
+            first_cache_io_s=first["cache_io_s"],
+            second_cache_io_s=second["cache_io_s"],
+            load_average=os.getloadavg()[0],
             first_counters=first["counters"],
             second_counters=second["counters"],
             same_scores=first["metrics"] == second["metrics"],
@@ -207,11 +250,15 @@ def rerun(limit: int, baseline: bool) -> dict[str, Any]:
         return results
 
 
+def models_installed() -> bool:
+    return importlib.util.find_spec("sentence_transformers") is not None and DATA.is_file()
+
+
 def run(quick: bool, repeats: int, baseline: bool = False) -> dict[str, Any]:
     """Both measurements at the sizes ``make bench`` uses (``quick``: a few hundred samples)."""
     return {
-        "overhead": overhead(load_rows(200 if quick else 1000), repeats, 64, 60 if quick else 300),
-        "rerun": rerun(200 if quick else 3607, baseline),
+        "overhead": overhead(load_rows(100 if quick else 1000), repeats, 64, 30 if quick else 300),
+        "rerun": rerun(100 if quick else 3607, baseline),
     }
 
 
@@ -222,7 +269,8 @@ def render(results: dict[str, Any]) -> str:
         over = results["overhead"]
         lines += [
             f"Embedding metrics vs `SentenceTransformer.encode` of the same texts, {over['samples']:,} samples, "
-            f"median of {over['repeats']}, model loading excluded; seconds as wall / CPU:",
+            f"median of {over['repeats']}, {over['torch_threads']} torch thread(s), model loading excluded; "
+            "seconds as wall / CPU:",
             "",
             "| metric | texts | distinct | direct encode s | metric s | metric / direct (wall, CPU) |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -262,13 +310,16 @@ def render(results: dict[str, Any]) -> str:
             f"{hits:,} cache hits; other counters: {other or 'none'} |",
             "",
             f"Second run {again['speedup']:.1f}x faster in wall time, {again['speedup_cpu']:.1f}x in CPU time; "
-            f"same aggregate scores: {again['same_scores']}; cache file {again['cache_file_mb']:.0f} MB.",
+            f"same aggregate scores: {again['same_scores']}; cache file {again['cache_file_mb']:.0f} MB. "
+            f"Reading and writing the cache file took {again['first_cache_io_s']:.2f} s of the first run "
+            f"({100 * again['first_cache_io_s'] / again['first_s']:.1f}% of its wall time) and "
+            f"{again['second_cache_io_s']:.2f} s of the second.",
         ]
         if "write_overhead_cpu" in again:
             lines.append(
-                f"Writing the cache changed the first run's CPU time by {100 * again['write_overhead_cpu']:+.1f}% "
-                f"against `--no-cache`; largest score difference from that run: "
-                f"{again['largest_difference_from_uncached']:.1e}."
+                f"The first run's CPU time differs from `--no-cache`'s by {100 * again['write_overhead_cpu']:+.1f}% "
+                f"(other work on the machine moves this more than the cache does); largest score difference "
+                f"from that run: {again['largest_difference_from_uncached']:.1e}."
             )
     return "\n".join(lines)
 
@@ -281,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=300, help="distinct passages contexts are drawn from (default 300)")
     parser.add_argument("--rerun-samples", type=int, default=3607, help="samples for the re-run (default: all 3607)")
     parser.add_argument("--baseline", action="store_true", help="also time a --no-cache run")
+    parser.add_argument("--threads", type=int, help="torch threads for the overhead timings (default: torch's)")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-rerun", action="store_true")
     parser.add_argument("--json", type=Path, help="write every number to this file")
@@ -289,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"the benchmark data is not at {DATA}")
     results: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count()}
     if not args.skip_overhead:
-        results["overhead"] = overhead(load_rows(args.samples), args.repeats, args.batch_size, args.pool)
+        results["overhead"] = overhead(load_rows(args.samples), args.repeats, args.batch_size, args.pool, args.threads)
     if not args.skip_rerun:
         results["rerun"] = rerun(args.rerun_samples, args.baseline)
     print(render(results))

@@ -1,6 +1,6 @@
-"""Every rageval benchmark of lexical metrics and memory, as ``make bench`` runs it.
+"""Every rageval benchmark of lexical metrics, memory, embedding metrics and the model cache, as ``make bench`` runs it.
 
-    python benchmarks/run_all.py            # about 15 minutes on 2 cores
+    python benchmarks/run_all.py            # about 17 minutes on 2 cores
     python benchmarks/run_all.py --quick    # under a minute: small sizes, one repeat
 
 Prints Markdown tables (the ones in benchmarks/README.md) and, with ``--json``, writes every
@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import embeddings
 import lexical
 import memory
 from harness import SHARED_DATA
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true", help="leave torchmetrics and ragas out")
     parser.add_argument("--skip-lexical", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-embeddings", action="store_true", help="leave out the embedding metrics and the cache")
     parser.add_argument("--memory-rows", type=int, help="rows of the memory run (default 1,000,000; 20,000 quick)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     args = parser.parse_args()
@@ -100,6 +102,13 @@ def main() -> None:
         report["memory"] = result
         print(f"## Memory and linearity: rageval run, bleu + chrf + wer, {rows:,} rows\n")
         print(memory.render(result) + "\n")
+    if not args.skip_embeddings:
+        print("## Embedding metrics and the model cache\n")
+        if embeddings.models_installed():
+            report["embeddings"] = embeddings.run(args.quick, repeats)
+            print(embeddings.render(report["embeddings"]) + "\n", flush=True)
+        else:
+            print("left out: the [models] extra (sentence-transformers) is not installed\n")
     report["machine"]["load_after"] = os.getloadavg()[0]
     report["seconds"] = time.perf_counter() - started
     print(f"load average before {report['machine']['load_before']:.1f}, after {report['machine']['load_after']:.1f}")

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from rageval.slices import SliceTracker
 
 
+STATS_BLOCK_BYTES = 8 * 2**20
+"""Size of the blocks that hold a metric's statistics while a run scores."""
+
+
 def id_sort_key(sample_id: Any) -> str:
     """A total order on ids of mixed types, so aggregates do not depend on row order."""
     return json.dumps(sample_id, ensure_ascii=False)
@@ -35,11 +39,23 @@ def _fast_id_sort_key(sample_id: Any) -> str:
 
 def sample_order(ids: Sequence[Any]) -> list[int]:
     """Positions of ``ids`` sorted by :func:`id_sort_key`, computed without a ``json.dumps`` per id."""
-    keys = list(map(_fast_id_sort_key, ids))
+    return _order(ids).tolist()
+
+
+def _order(ids: Sequence[Any]) -> np.ndarray:
     if all(type(sample_id) is int for sample_id in ids):
-        # Short ASCII keys: numpy sorts them as Python would (by code point), faster and in less memory.
-        return np.argsort(np.array(keys), kind="stable").tolist()
-    return sorted(range(len(keys)), key=keys.__getitem__)
+        try:
+            numbers = np.array(ids, dtype=np.int64)
+            width = len(str(int(np.abs(numbers).max()))) + 1 if len(numbers) else 1
+            digits = numbers.astype(f"U{width}")
+        except OverflowError:
+            pass
+        else:
+            # The decimal text of each id, sorted by code point as Python sorts it, and in numpy
+            # buffers: a million short-lived Python strings would leave the heap fragmented.
+            return np.argsort(digits, kind="stable")
+    keys = list(map(_fast_id_sort_key, ids))
+    return np.asarray(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
 
 
 def _stats_row(stats: tuple[Any, ...]) -> np.ndarray:
@@ -79,6 +95,8 @@ class MetricAccumulator:
     def __post_init__(self) -> None:
         self._names = self.configured.score_names()
         self._sorted: np.ndarray | None = None
+        self._block: np.ndarray | None = None
+        self._filled = 0
         self._sample_scores_many = getattr(self.configured.metric, "sample_scores_many", None)
 
     def add(self, sample_id: Any, outcome: Outcome, group: tuple[str, ...] = ()) -> SampleRecord:
@@ -105,6 +123,8 @@ class MetricAccumulator:
     def _batch_records(self, ids: Sequence[Any], outcomes: Sequence[Outcome]) -> list[SampleRecord]:
         scored = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, Scored)]
         matrix = self._numeric_matrix([outcomes[i] for i in scored]) if self._sample_scores_many else None
+        if matrix is not None and matrix.shape[1] != (self._width() or matrix.shape[1]):
+            matrix = None  # _record fails each row, naming the lengths
         if matrix is None:
             return [self._record(sample_id, outcome) for sample_id, outcome in zip(ids, outcomes)]
         by_key = self._sample_scores_many(matrix)
@@ -137,9 +157,45 @@ class MetricAccumulator:
                 records.append(self._record(sample_id, outcome))
         self._flush()
         self.ids.extend(ids[i] for i in scored)
-        self.chunks.append(matrix)
+        self._append(matrix)
         self._sorted = None
         return records
+
+    def _width(self) -> int | None:
+        """How many statistics each row has had so far (``None`` before the first)."""
+        if self.pending:
+            return len(self.pending[0])
+        if self._block is not None:
+            return int(self._block.shape[1])
+        return int(self.chunks[-1].shape[1]) if self.chunks else None
+
+    def _append(self, matrix: np.ndarray) -> None:
+        """Copy rows of statistics into large preallocated blocks.
+
+        Thousands of small per-batch arrays, once freed, leave the heap fragmented: a million-row
+        run kept 300 MB it no longer used. A block of a few MB is a mapping of its own, which goes
+        back to the system when it is freed.
+        """
+        if matrix.dtype != np.float64:
+            self._close_block()
+            self.chunks.append(matrix)
+            return
+        start = 0
+        while start < len(matrix):
+            if self._block is None or self._filled == len(self._block):
+                self._close_block()
+                rows = max(1024, STATS_BLOCK_BYTES // (8 * max(matrix.shape[1], 1)))
+                self._block = np.empty((rows, matrix.shape[1]))
+            take = min(len(matrix) - start, len(self._block) - self._filled)
+            self._block[self._filled : self._filled + take] = matrix[start : start + take]
+            self._filled += take
+            start += take
+
+    def _close_block(self) -> None:
+        if self._block is not None and self._filled:
+            self.chunks.append(self._block[: self._filled])
+        self._block = None
+        self._filled = 0
 
     @staticmethod
     def _numeric_matrix(outcomes: list[Any]) -> np.ndarray | None:
@@ -157,7 +213,7 @@ class MetricAccumulator:
             return SampleRecord({name: None for name, _ in self._names}, error=outcome.reason)
         if not isinstance(outcome, Scored):
             raise TypeError(f"metric {self.configured.alias!r} returned {outcome!r}, not Scored or Failed")
-        width = len(self.pending[0]) if self.pending else (self.chunks[-1].shape[1] if self.chunks else None)
+        width = self._width()
         if width is not None and len(outcome.stats) != width:  # rows of different lengths cannot be stacked
             reason = f"metric {self.configured.alias!r} returned {len(outcome.stats)} statistics, {width} before"
             return self._record(sample_id, Failed(reason))
@@ -190,23 +246,33 @@ class MetricAccumulator:
             except (TypeError, ValueError, OverflowError):
                 chunk = np.empty((len(self.pending), len(self.pending[0])), dtype=object)
                 chunk[:] = self.pending
-            self.chunks.append(chunk)
             self.pending = []
+            self._append(chunk)
 
     def statistics(self) -> np.ndarray:
         """All rows of statistics, ordered by sample id."""
         self._flush()
+        self._close_block()
         if not self.chunks:
             return np.zeros((0, 0))
         if self._sorted is None:
-            # One extra copy at a time: a million rows of chrF statistics take 144 MB.
+            order = _order(self.ids)
+            self.ids = np.asarray(self.ids, dtype=object)[order].tolist()
             chunks, self.chunks = self.chunks, []
-            stats = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-            del chunks
-            order = np.asarray(sample_order(self.ids), dtype=np.intp)
-            self.ids = [self.ids[i] for i in order.tolist()]
-            self._sorted = stats[order]
-            del stats, order
+            if all(chunk.dtype == np.float64 for chunk in chunks):
+                # Each block goes straight to its rows' sorted places and is freed: the run holds
+                # one copy of the statistics (a million rows of chrF take 144 MB), not two.
+                destination = np.empty_like(order)
+                destination[order] = np.arange(len(order))
+                self._sorted = np.empty((len(order), chunks[0].shape[1]))
+                start = 0
+                while chunks:
+                    block = chunks.pop(0)
+                    self._sorted[destination[start : start + len(block)]] = block
+                    start += len(block)
+                    del block
+            else:
+                self._sorted = np.concatenate(chunks)[order]
             self.chunks = [self._sorted]
         return self._sorted
 

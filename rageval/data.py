@@ -316,12 +316,13 @@ class DataSource:
             for key in row:
                 if key not in columns:
                     columns[key] = None
-            key = (type(sample_id) is int, sample_id) if self.config.id_column else sample_id
-            if key in seen:
-                raise DataError(
-                    f"{self.location}: duplicate id {sample_id!r} in column {self.config.id_column!r}; ids must be unique"
-                )
-            seen.add(key)
+            if self.config.id_column is not None:  # ids are str or int, which never compare equal
+                if sample_id in seen:
+                    raise DataError(
+                        f"{self.location}: duplicate id {sample_id!r} in column {self.config.id_column!r}; "
+                        "ids must be unique"
+                    )
+                seen.add(sample_id)
             n_rows += 1
         if n_rows == 0:
             raise DataError(f"{self.location}: the dataset has no rows")
