@@ -83,12 +83,33 @@ def test_batched_sentence_ter_equals_sacrebleu():
         assert value == pytest.approx(sacrebleu.TER().sentence_score(sample.prediction, sample.references).score)
 
 
-@pytest.mark.parametrize("metric", [Wer(), Cer(), Mer(), Wil()], ids=lambda m: m.info.name)
-def test_batched_edit_rates_equal_the_scalar_rate(metric):
+def jiwer_wer(s: float, d: float, i: float, h: float) -> float:
+    return i if s + d + h == 0 else (s + d + i) / (s + d + h)
+
+
+def jiwer_mer(s: float, d: float, i: float, h: float) -> float:
+    if s + d + h == 0:
+        return 0.0 if h + s + i == 0 else 1.0
+    return (s + d + i) / (s + d + i + h)
+
+
+def jiwer_wil(s: float, d: float, i: float, h: float) -> float:
+    ref_len, hyp_len = s + d + h, h + s + i
+    if ref_len == 0:
+        return 0.0 if hyp_len == 0 else 1.0
+    return 1.0 if hyp_len == 0 else 1.0 - (h / ref_len) * (h / hyp_len)
+
+
+@pytest.mark.parametrize(
+    "metric, formula",
+    [(Wer(), jiwer_wer), (Cer(), jiwer_wer), (Mer(), jiwer_mer), (Wil(), jiwer_wil)],
+    ids=["wer", "cer", "mer", "wil"],
+)
+def test_batched_edit_rates_equal_jiwers_formulas_row_by_row(metric, formula):
     counts = np.array(list(itertools.product([0, 1, 2, 5], repeat=4)), dtype=float)
     batched = metric.sample_scores_many(counts)[""]
     for row, value in zip(counts, batched):
-        assert value == metric.rate(*row)
+        assert value == formula(*row.tolist())
         assert metric.sample_scores(row)[""] == value
 
 
@@ -305,3 +326,12 @@ def test_bleu_statistics_fall_back_to_sacrebleu_for_a_huge_vocabulary():
     metric = Bleu(params={"tokenize": "none", "max_ngram_order": 6})
     expected = sacrebleu.BLEU(tokenize="none", max_ngram_order=6, force=True)._extract_corpus_statistics(hyps, streams)
     assert np.array_equal(np.asarray(metric._statistics(hyps, streams)), np.array(expected))
+
+
+def test_sample_order_of_integer_ids_is_the_order_of_their_json_keys():
+    ids = [10, 9, -3, 100, 0, -25, 2**40, 7, 70, 700, -7]
+    random.Random(8).shuffle(ids)
+    assert sample_order(ids) == sorted(range(len(ids)), key=lambda i: id_sort_key(ids[i]))
+    huge = [2**70, 5, 2**64]
+    assert sample_order(huge) == sorted(range(3), key=lambda i: id_sort_key(huge[i]))
+    assert sample_order([]) == []

@@ -85,8 +85,7 @@ class EditRateMetric(Metric):
         return outcomes  # type: ignore[return-value]
 
     def scores_from_totals(self, totals: np.ndarray) -> dict[str, float | None]:
-        s, d, i, h = (float(x) for x in totals)
-        return {"": self.rate(s, d, i, h)}
+        return {"": float(self.sample_scores_many(np.asarray(totals, dtype=np.float64))[""][0])}
 
     def sample_scores(self, stats: np.ndarray) -> dict[str, float | None]:
         return self.scores_from_totals(stats)
@@ -97,12 +96,9 @@ class EditRateMetric(Metric):
         with np.errstate(divide="ignore", invalid="ignore"):
             return {"": self.rates(s, d, i, h)}
 
-    def rate(self, s: float, d: float, i: float, h: float) -> float:
-        raise NotImplementedError
-
     def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """:meth:`rate` of many samples at once; subclasses give an array version of their formula."""
-        return np.array([self.rate(*counts) for counts in zip(s.tolist(), d.tolist(), i.tolist(), h.tolist())])
+        """The rate of each sample from its substitution, deletion, insertion and hit counts."""
+        raise NotImplementedError
 
 
 class Wer(EditRateMetric):
@@ -114,10 +110,6 @@ class Wer(EditRateMetric):
         params=TextNormalisation,
         libraries=("jiwer",),
     )
-
-    def rate(self, s: float, d: float, i: float, h: float) -> float:
-        ref_len = s + d + h
-        return i if ref_len == 0 else (s + d + i) / ref_len
 
     def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
         ref_len = s + d + h
@@ -147,11 +139,6 @@ class Mer(EditRateMetric):
         citation="Morris et al. 2004",
     )
 
-    def rate(self, s: float, d: float, i: float, h: float) -> float:
-        if s + d + h == 0:
-            return 0.0 if h + s + i == 0 else 1.0
-        return (s + d + i) / (s + d + i + h)
-
     def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
         empty = np.where(h + s + i == 0, 0.0, 1.0)
         return np.where(s + d + h == 0, empty, (s + d + i) / (s + d + i + h))
@@ -167,14 +154,6 @@ class Wil(EditRateMetric):
         libraries=("jiwer",),
         citation="Morris et al. 2004",
     )
-
-    def rate(self, s: float, d: float, i: float, h: float) -> float:
-        ref_len, hyp_len = s + d + h, h + s + i
-        if ref_len == 0:
-            return 0.0 if hyp_len == 0 else 1.0
-        if hyp_len == 0:
-            return 1.0
-        return 1.0 - (h / ref_len) * (h / hyp_len)
 
     def rates(self, s: np.ndarray, d: np.ndarray, i: np.ndarray, h: np.ndarray) -> np.ndarray:
         ref_len, hyp_len = s + d + h, h + s + i
