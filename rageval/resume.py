@@ -19,7 +19,7 @@ from typing import Any
 
 from rageval.errors import ConfigError, RunError
 from rageval.metric import Failed, Outcome, Scored
-from rageval.reports.files import atomic_write_text, to_json
+from rageval.reports.files import atomic_write_text, open_run_file, to_json
 from rageval.task import Task
 
 MANIFEST_FILE = "run.json"
@@ -134,7 +134,7 @@ def repair_samples_file(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
         return
-    with open(path, "rb+") as handle:
+    with open_run_file(path, "rb+") as handle:
         handle.seek(size - 1)
         if handle.read(1) == b"\n":
             return

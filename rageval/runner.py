@@ -22,7 +22,7 @@ from rageval.aggregate import MetricAccumulator, SampleRecord, bootstrap_accumul
 from rageval.errors import ConfigError, RagevalError, RunError
 from rageval.executors import LocalExecutor, ProcessExecutor, RayExecutor
 from rageval.metric import distribution_version
-from rageval.reports.files import atomic_write_text, to_json
+from rageval.reports.files import atomic_write_text, open_run_file, to_json
 from rageval.reports.html import render_html_report
 from rageval.reports.markdown import render_markdown
 from rageval.reports.samples import SampleScanner, ScoreScan, json_safe
@@ -118,10 +118,7 @@ def compute_signatures(task: Task) -> dict[str, str]:
 
 @contextmanager
 def _samples_file(path: Path, mode: str) -> Iterator[TextIO]:
-    try:
-        handle = open(path, mode, encoding="utf-8")
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
+    handle = open_run_file(path, mode)
     try:
         yield handle
     except BaseException:

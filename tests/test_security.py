@@ -395,6 +395,45 @@ def test_a_folder_holding_files_named_like_a_runs_is_not_overwritten(tmp_path, c
     assert (mine / theirs).read_text() == '{"my": "own notes"}\n'
 
 
+@pytest.mark.parametrize("target_text", ["", "their data\n", "their data, no newline"])
+def test_resume_never_writes_through_a_link_planted_as_samples_jsonl(tmp_path, capsys, target_text):
+    config = small_project(tmp_path, BASE + "metrics: [bleu]\nbatch_size: 1\n")
+    out = tmp_path / "out"
+    code, _, err = cli(capsys, "run", str(config), "-o", str(out), "-q")
+    assert code == 0, err
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text(target_text)
+    (out / "samples.jsonl").unlink()
+    (out / "samples.jsonl").symlink_to(theirs)
+    code, _, err = cli(capsys, "run", str(config), "-o", str(out), "--resume", "-q")
+    assert code == 1 and "samples.jsonl: it is a symbolic link; remove it" in one_line(err)
+    assert theirs.read_text() == target_text
+    code, _, err = cli(capsys, "run", str(config), "-o", str(out), "--overwrite", "-q")
+    assert code == 0, err  # --overwrite removes the link itself, never what it points to
+    assert theirs.read_text() == target_text and not (out / "samples.jsonl").is_symlink()
+    assert len(read_jsonl(out / "samples.jsonl")) == 2
+
+
+@pytest.mark.parametrize("mode", ["w", "a", "rb+"])
+def test_run_files_are_never_opened_through_a_link_or_a_fifo(tmp_path, mode):
+    from rageval.errors import RunError
+    from rageval.reports.files import open_run_file
+
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("keep")
+    (tmp_path / "link").symlink_to(theirs)
+    with pytest.raises(RunError, match="link: it is a symbolic link; remove it"):
+        open_run_file(tmp_path / "link", mode)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(RunError, match="fifo: it is not a regular file"):
+        open_run_file(tmp_path / "fifo", mode)
+    assert theirs.read_text() == "keep"
+    if mode != "rb+":
+        with open_run_file(tmp_path / "fresh", mode) as handle:
+            handle.write("row\n")
+        assert (tmp_path / "fresh").read_text() == "row\n"
+
+
 # No network unless a config names a hub resource: the examples run with sockets blocked.
 
 SOCKET_GUARD = """

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from rageval.errors import RunError
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
@@ -22,6 +26,39 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     else:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
     return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_OPEN_FLAGS = {
+    "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+    "rb+": os.O_RDWR,
+}
+
+
+def open_run_file(path: Path, mode: str) -> IO[Any]:
+    """Open a file of a run's output folder to write it (``"w"``, ``"a"`` text; ``"rb+"`` bytes).
+
+    Never through a symbolic link, and never a FIFO or device: a link planted in an output folder
+    would send rows, or a resume's repair, to a file outside it. Fails with one :class:`RunError` line.
+    """
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(found.st_mode) else "not a regular file"
+        raise RunError(f"cannot write {path}: it is {kind}; remove it (rageval writes only regular files there)")
+    try:
+        handle = os.open(path, _OPEN_FLAGS[mode] | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link planted between the check and the open
+            raise RunError(f"cannot write {path}: it is a symbolic link; remove it") from None
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if "b" in mode:
+        return os.fdopen(handle, mode)
+    return os.fdopen(handle, mode, encoding="utf-8")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
