@@ -24,7 +24,7 @@ from helpers import REPO, read_jsonl, write_jsonl
 import rageval.config
 from rageval.cli import main
 from rageval.config import parse_config
-from rageval.errors import ConfigError
+from rageval.errors import ConfigError, RunError
 from rageval.registry import build_registry
 from rageval.sample import Sample
 from rageval.task import build_task
@@ -241,7 +241,7 @@ def test_remote_code_reaches_only_the_loader_of_the_metric_that_sets_it(tmp_path
     task = build_task(parse_config(raw), REGISTRY, tmp_path)
     sample = Sample(id=0, prediction="a b", references=["a"], question="q", contexts=["a b"], text="a b")
     for configured in task.metrics:
-        with pytest.raises(ConfigError, match="could not be loaded: not loading in this test"):
+        with pytest.raises(RunError, match="could not be loaded: not loading in this test"):
             configured.metric.score_batch([sample])
     assert seen == [
         ("embedding", True),
@@ -416,7 +416,6 @@ def test_resume_never_writes_through_a_link_planted_as_samples_jsonl(tmp_path, c
 
 @pytest.mark.parametrize("mode", ["w", "a", "rb+"])
 def test_run_files_are_never_opened_through_a_link_or_a_fifo(tmp_path, mode):
-    from rageval.errors import RunError
     from rageval.reports.files import open_run_file
 
     theirs = tmp_path / "theirs.txt"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from rageval.errors import ConfigError
+from rageval.errors import ConfigError, RunError
 from rageval.metric import MetricParams
 from rageval.models.source import MODELS_EXTRA_HINT
 
@@ -85,10 +85,15 @@ def quiet_loading() -> Iterator[None]:
             logging.enable_progress_bar()
 
 
-def loading_error(name: str, exc: Exception) -> ConfigError:
-    """One line for a model that could not be loaded."""
+def loading_error(name: str, exc: Exception) -> RunError:
+    """One line for a model that is there but would not load (damaged or unsupported files, no memory).
+
+    Problems a config can fix (a missing folder, a hub id offline, no [models] extra) are found
+    before a run starts and exit 2; this one happens while the run scores, so it exits 1 and
+    leaves a run that ``--resume`` completes once the model loads.
+    """
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ConfigError(f"model {name!r} could not be loaded: {first}")
+    return RunError(f"model {name!r} could not be loaded: {first}")
 
 
 def load_pretrained(
@@ -97,7 +102,7 @@ def load_pretrained(
     """Tokenizer and model (``transformers.<model_class>``) of ``source``, in eval mode on ``device``.
 
     Hub ids load only online and at the source's revision; ``trust_remote_code`` stays off
-    unless the config sets it for this model. Failures are one :class:`ConfigError` line.
+    unless the config sets it for this model. Failures are one :class:`RunError` line.
     """
     transformers = require("transformers")
     options = {
