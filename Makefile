@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rageval-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
+# Bytecode is cached even where the environment turns it off: each CLI process would otherwise
+# compile rageval anew (0.1 s a process; the tests start hundreds).
+export PYTHONDONTWRITEBYTECODE :=
 RUN_CONFIG ?= configs/rag.yaml
 
 .PHONY: run test lint format clean install

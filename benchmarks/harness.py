@@ -87,7 +87,7 @@ class Measured:
 
 def run_measured(command: Sequence[str], timeout: float = 3600) -> Measured:
     """Run ``command`` offline and measure that one process (and what it waited for) with ``wait4``."""
-    env = {**os.environ, **OFFLINE, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, **OFFLINE, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": ""}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=REPO)

@@ -11,6 +11,7 @@ peers.py from benchmarks/requirements.txt (``--no-peers`` leaves them out).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import embeddings
 import lexical
 import memory
-from harness import SHARED_DATA
+from harness import REPO, SHARED_DATA
 from peers import ensure_peer_venv
 
 
@@ -78,6 +79,9 @@ def main() -> None:
     if not SHARED_DATA.is_dir():
         raise SystemExit(f"the shared evaluation data is missing: {SHARED_DATA}")
     repeats = args.repeats or (1 if args.quick else 3)
+    # An installed rageval has its bytecode compiled; an editable checkout where the environment sets
+    # PYTHONDONTWRITEBYTECODE would compile it anew in every timed process.
+    compileall.compile_dir(REPO / "rageval", quiet=1)
     peers_missing = "--no-peers" if args.no_peers else ensure_peer_venv()
     peers = peers_missing is None
     started = time.perf_counter()

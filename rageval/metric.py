@@ -20,6 +20,7 @@ others as ``<name>.<key>``.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC
 from collections.abc import Mapping, Sequence
@@ -100,7 +101,9 @@ class Failed:
 Outcome = Scored | Failed
 
 
+@functools.cache
 def distribution_version(name: str) -> str:
+    """The installed version of a distribution, looked up once a process (each lookup parses its METADATA)."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
