@@ -286,6 +286,32 @@ def test_token_vectors_asked_for_after_the_sentence_vectors_are_kept_too(tmp_pat
     assert second.counters == {f"{PACKAGED_MINILM}.cache_hits": 1}
 
 
+def test_a_fully_cached_embedder_never_loads_its_model_and_loads_it_for_a_new_text(tmp_path, minilm):
+    first = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))
+    vectors, lengths = first.encode(TEXTS), first.count_tokens(TEXTS)
+    second = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))
+    assert second.encode(TEXTS).tobytes() == vectors.tobytes() and second.count_tokens(TEXTS) == lengths
+    assert (second.max_length, second.dimension) == (first.max_length, first.dimension)
+    assert second._model is None
+    again = second.encode(["A text no run has seen."])
+    assert second._model is not None
+    assert again.tobytes() == first.encode(["A text no run has seen."]).tobytes()
+
+
+def test_a_cached_model_profile_that_disagrees_with_the_model_stops_the_run(tmp_path, minilm):
+    from rageval.errors import RunError
+
+    context = _cached_context(tmp_path)
+    shared_embedder(context, minilm, ModelOptions(device="cpu")).encode(TEXTS[:1])
+    profile = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))._profile_space
+    profile.cache.reject(profile.key("profile"))  # so that the next store replaces the row
+    profile.save({"profile": Entry(np.array([256.0, 999.0]))})
+    wrong = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))
+    assert wrong.dimension == 999
+    with pytest.raises(RunError, match="the model cache recorded 256 and 999: run with --no-cache"):
+        wrong.encode(["A text no run has seen."])
+
+
 def test_input_length_is_part_of_the_key(tmp_path, minilm):
     shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu")).encode(TEXTS)
     other = _cached_context(tmp_path)
@@ -380,6 +406,31 @@ def test_a_second_run_computes_nothing_and_scores_the_same(rag_config, tmp_path)
     assert second["warnings"] == first["warnings"]
     rows = [read_jsonl(tmp_path / run / "samples.jsonl") for run in ("first", "second")]
     assert [r["scores"] for r in rows[0]] == [r["scores"] for r in rows[1]]
+
+
+CHECK_IMPORTS = """
+import sys
+from rageval.cli import main
+code = main(sys.argv[1:])
+print("sentence_transformers" in sys.modules)
+raise SystemExit(code)
+"""
+
+
+@pytest.mark.slow
+def test_a_second_cli_run_never_imports_sentence_transformers(rag_config, tmp_path):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", RAGEVAL_CACHE_DIR=str(tmp_path / "cache"))
+    config = rag_config.read_text().replace("  - semantic_similarity\n  - context_recall\n", "")
+    rag_config.write_text(config)
+    imported = []
+    for run in ("first", "second"):
+        command = [sys.executable, "-c", CHECK_IMPORTS, "run", str(rag_config), "-o", str(tmp_path / run), "-q"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        imported.append(done.stdout.strip())
+    assert imported == ["True", "False"]
+    first, second = (json.loads((tmp_path / run / "aggregate.json").read_text()) for run in ("first", "second"))
+    assert second["metrics"] == first["metrics"] and _model_work(second["counters"]) == {}
 
 
 @pytest.mark.slow

@@ -282,19 +282,24 @@ class ModelOutputs:
     label: str
     identity: dict[str, Any]
 
-    def space(self, kind: str, **setting: Any) -> CacheSpace:
-        """The outputs of ``kind`` under ``setting`` (everything besides the input that changes them)."""
+    def space(self, kind: str, *, counted: bool = True, **setting: Any) -> CacheSpace:
+        """The outputs of ``kind`` under ``setting`` (everything besides the input that changes them).
+
+        ``counted=False`` keeps the space out of the hit and miss counters: for what a model is
+        (its input limit, token counts), as opposed to what it computes.
+        """
         described = json.dumps({"kind": kind, "model": self.identity, **setting}, sort_keys=True, default=str)
-        return CacheSpace(self.cache, self.label, hashlib.sha256(described.encode()).digest())
+        return CacheSpace(self.cache, self.label, hashlib.sha256(described.encode()).digest(), counted)
 
 
 class CacheSpace:
     """Outputs of one kind, one model and one setting, looked up by input; counts hits and misses."""
 
-    def __init__(self, cache: ModelCache, label: str, namespace: bytes) -> None:
+    def __init__(self, cache: ModelCache, label: str, namespace: bytes, counted: bool = True) -> None:
         self.cache = cache
         self.label = label
         self.namespace = namespace
+        self.counted = counted
 
     def key(self, item: Input) -> bytes:
         return hashlib.sha256(self.namespace + _input_bytes(item)).digest()
@@ -312,9 +317,9 @@ class CacheSpace:
                 self.cache.reject(key)
                 continue
             found[item] = entry
-        if found:
+        if found and self.counted:
             self.cache.count(f"{self.label}.cache_hits", len(found))
-        if len(keys) > len(found):
+        if len(keys) > len(found) and self.counted:
             self.cache.count(f"{self.label}.cache_misses", len(keys) - len(found))
         return found
 

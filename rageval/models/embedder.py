@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rageval.errors import RunError
 from rageval.metric import distribution_version
 from rageval.models.cache import Entry, ModelOutputs
 from rageval.models.memo import Memo
@@ -25,6 +26,7 @@ from rageval.models.source import ModelSource, fingerprint
 Counter = Callable[[str, int], None]
 
 _SENTENCE, _TOKENS = 0, 1
+_PROFILE = "profile"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,12 @@ class TokenVectors:
 
 
 class Embedder:
-    """One sentence-embedding model with the run's memo of what it has encoded."""
+    """One sentence-embedding model with the run's memo of what it has encoded.
+
+    With a cache, the model is loaded only when a text is not in it: what the model is (its input
+    limit and vector size) and how many tokens each text has are cached beside its vectors, so a
+    run whose texts were all encoded before never imports sentence-transformers or reads the weights.
+    """
 
     def __init__(
         self,
@@ -54,26 +61,10 @@ class Embedder:
         self.source = source
         self.device = pick_device(device)
         self._count = count or (lambda name, n: None)
-        st = require("sentence_transformers")
-        kwargs = {} if dtype == "float32" else {"dtype": torch_dtype(dtype)}  # type: ignore[arg-type]
-        try:
-            with quiet_loading():
-                self.model = st.SentenceTransformer(
-                    source.location,
-                    device=self.device,
-                    revision=source.revision,
-                    trust_remote_code=trust_remote_code,
-                    local_files_only=source.is_local,
-                    model_kwargs=kwargs or None,
-                )
-        except Exception as exc:
-            raise loading_error(source.name, exc) from exc
-        self.model.eval()
-        if max_length is not None:
-            self.model.max_seq_length = max_length
-        self.max_length = int(self.model.max_seq_length or 512)
-        self.tokenizer = self.model.tokenizer
-        self._special = set(self.tokenizer.all_special_ids)
+        self._dtype = dtype
+        self._requested_length = max_length
+        self._trust_remote_code = trust_remote_code
+        self._model: Any = None
         self._vectors: Memo[np.ndarray] = Memo(memo_bytes)
         self._tokens: Memo[TokenVectors] = Memo(memo_bytes // 2)
         self._lengths: Memo[int] = Memo(64 << 20)
@@ -81,18 +72,94 @@ class Embedder:
         self._truncated: set[str] = set()
         self._unsaved_tokens: set[str] = set()
         self._spaces = None
+        self._profile_space = self._length_space = None
+        libraries = [distribution_version(n) for n in ("torch", "transformers", "sentence-transformers")]
+        profile = None
+        if cache is not None:
+            self._profile_space = cache.space(
+                "sentence_embedder_profile/1",
+                counted=False,
+                device=self.device.split(":")[0],
+                dtype=dtype,
+                max_length=max_length,
+                trust_remote_code=trust_remote_code,
+                libraries=libraries,
+            )
+            self._length_space = cache.space(
+                "token_count/1", counted=False, libraries=[*libraries, distribution_version("tokenizers")]
+            )
+            profile = self._cached_profile()
+        self._cached = profile
+        if profile is None:
+            self._load()
+        else:
+            self.max_length, self._dimension = profile
         if cache is not None:
             setting = {
                 "device": self.device.split(":")[0],
                 "dtype": dtype,
                 "max_length": self.max_length,
                 "trust_remote_code": trust_remote_code,
-                "libraries": [distribution_version(n) for n in ("torch", "transformers", "sentence-transformers")],
+                "libraries": libraries,
             }
             self._spaces = (
                 cache.space("sentence_embedding/1", **setting),
                 cache.space("token_embeddings/1", **setting),
             )
+
+    def _cached_profile(self) -> tuple[int, int] | None:
+        """The input limit and vector size a previous run recorded for this model and setting."""
+        assert self._profile_space is not None
+
+        def sound(entry: Entry) -> bool:
+            values = entry.array
+            return values.shape == (2,) and bool(np.all(values >= 1)) and bool(np.all(values == np.round(values)))
+
+        entry = self._profile_space.load([_PROFILE], sound).get(_PROFILE)
+        return None if entry is None else (int(entry.array[0]), int(entry.array[1]))
+
+    def _load(self) -> Any:
+        """Load the model (sentence-transformers), once; its input limit and vector size go to the cache."""
+        if self._model is not None:
+            return self._model
+        st = require("sentence_transformers")
+        kwargs = {} if self._dtype == "float32" else {"dtype": torch_dtype(self._dtype)}  # type: ignore[arg-type]
+        try:
+            with quiet_loading():
+                model = st.SentenceTransformer(
+                    self.source.location,
+                    device=self.device,
+                    revision=self.source.revision,
+                    trust_remote_code=self._trust_remote_code,
+                    local_files_only=self.source.is_local,
+                    model_kwargs=kwargs or None,
+                )
+        except Exception as exc:
+            raise loading_error(self.source.name, exc) from exc
+        model.eval()
+        if self._requested_length is not None:
+            model.max_seq_length = self._requested_length
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        profile = (int(model.max_seq_length or 512), int(getter() or 0))
+        if self._cached is not None and profile != self._cached:
+            raise RunError(
+                f"model {self.source.name!r} has input limit {profile[0]} and vector size {profile[1]}, the model "
+                f"cache recorded {self._cached[0]} and {self._cached[1]}: run with --no-cache or delete the cache file"
+            )
+        self.max_length, self._dimension = profile
+        self._model = model
+        self._special = set(model.tokenizer.all_special_ids)
+        if self._profile_space is not None:
+            self._profile_space.save({_PROFILE: Entry(np.array(profile, dtype=np.float64))})
+        return model
+
+    @property
+    def model(self) -> Any:
+        return self._load()
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._load().tokenizer
 
     @property
     def fingerprint(self) -> str:
@@ -102,8 +169,7 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(getter() or 0)
+        return self._dimension
 
     def _counter(self, what: str) -> str:
         return f"{self.source.label}.{what}"
@@ -111,10 +177,18 @@ class Embedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each text with special tokens, before any truncation."""
         new = self._lengths.missing(list(texts))
+        if new and self._length_space is not None:
+            stored = self._length_space.load(list(new), lambda e: e.array.shape == (1,) and e.array[0] >= 0)
+            for text, entry in stored.items():
+                self._lengths.put(text, int(entry.array[0]))
+            new = [t for t in new if t not in stored]
         if new:
             encoded = self.tokenizer(list(new), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-            for text, ids in zip(new, encoded):
-                self._lengths.put(text, len(ids))
+            counted = {text: len(ids) for text, ids in zip(new, encoded)}
+            for text, n in counted.items():
+                self._lengths.put(text, n)
+            if self._length_space is not None:
+                self._length_space.save({t: Entry(np.array([n], dtype=np.float64)) for t, n in counted.items()})
         return [self._lengths.get(t) for t in texts]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -207,8 +281,9 @@ class Embedder:
         lengths = self.count_tokens(texts)
         self._note_truncated([t for t, n in zip(texts, lengths) if n > self.max_length])
         self._count(self._counter("encoded_texts"), len(texts))
+        model = self._load()
         with torch.inference_mode():
-            outputs = self.model.encode(
+            outputs = model.encode(
                 list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False, convert_to_numpy=False
             )
         fresh: dict[str, tuple[np.ndarray, TokenVectors]] = {}

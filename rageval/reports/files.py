@@ -28,11 +28,8 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-_OPEN_FLAGS = {
-    "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-    "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-    "rb+": os.O_RDWR,
-}
+def _without_following_links(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o666)
 
 
 def open_run_file(path: Path, mode: str) -> IO[Any]:
@@ -51,14 +48,13 @@ def open_run_file(path: Path, mode: str) -> IO[Any]:
         kind = "a symbolic link" if stat.S_ISLNK(found.st_mode) else "not a regular file"
         raise RunError(f"cannot write {path}: it is {kind}; remove it (rageval writes only regular files there)")
     try:
-        handle = os.open(path, _OPEN_FLAGS[mode] | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
+        if "b" in mode:
+            return open(path, mode, opener=_without_following_links)
+        return open(path, mode, encoding="utf-8", opener=_without_following_links)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # a link planted between the check and the open
             raise RunError(f"cannot write {path}: it is a symbolic link; remove it") from None
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
-    if "b" in mode:
-        return os.fdopen(handle, mode)
-    return os.fdopen(handle, mode, encoding="utf-8")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
