@@ -116,7 +116,7 @@ class TaskConfig(StrictModel):
     )
     task: PresetName | None = Field(None, description="a preset (see 'rageval presets') whose metrics are the default")
     output: str | None = Field(None, description="output folder (default: runs/<name>)")
-    batch_size: int = Field(64, gt=0, le=1_000_000)
+    batch_size: int = Field(256, gt=0, le=1_000_000)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     plugins: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list,

@@ -30,7 +30,7 @@ def test_metric_names_and_entries_are_both_accepted():
     parsed = config(metrics=["bleu", {"name": "chrf", "as": "chrf++", "params": {"word_order": 2}}])
     assert [m.alias for m in parsed.metrics] == ["bleu", "chrf++"]
     assert parsed.bootstrap.resamples == 1000 and parsed.bootstrap.seed == 0
-    assert parsed.batch_size == 64
+    assert parsed.batch_size == 256
 
 
 def test_unknown_top_level_key_suggests_the_close_one():
