@@ -327,7 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=1000, help="samples for the overhead timings (default 1000)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats, alternating (default 3)")
-    parser.add_argument("--batch-size", type=int, default=256, help="samples per score_batch call (default 256, as a run)")
+    parser.add_argument(
+        "--batch-size", type=int, default=256, help="samples per score_batch call (default 256, as a run)"
+    )
     parser.add_argument("--pool", type=int, default=300, help="distinct passages contexts are drawn from (default 300)")
     parser.add_argument("--rerun-samples", type=int, default=3607, help="samples for the re-run (default: all 3607)")
     parser.add_argument("--baseline", action="store_true", help="also time a --no-cache run")

@@ -303,12 +303,12 @@ def test_a_cached_model_profile_that_disagrees_with_the_model_stops_the_run(tmp_
 
     context = _cached_context(tmp_path)
     shared_embedder(context, minilm, ModelOptions(device="cpu")).encode(TEXTS[:1])
-    profile = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))._profile_space
+    profile = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))._profile.space
     profile.cache.reject(profile.key("profile"))  # so that the next store replaces the row
     profile.save({"profile": Entry(np.array([256.0, 999.0]))})
     wrong = shared_embedder(_cached_context(tmp_path), minilm, ModelOptions(device="cpu"))
     assert wrong.dimension == 999
-    with pytest.raises(RunError, match="the model cache recorded 256 and 999: run with --no-cache"):
+    with pytest.raises(RunError, match="vector size 384; the model cache recorded 256, 999: run with --no-cache"):
         wrong.encode(["A text no run has seen."])
 
 
@@ -328,6 +328,29 @@ def test_nli_probabilities_are_cached(tmp_path, tiny_nli):
     again = shared_nli(second, source, ModelOptions(device="cpu")).entailment_probability(pairs)
     assert again.tobytes() == probabilities.tobytes()
     assert second.counters == {f"{tiny_nli.name}.cache_hits": 2}
+
+
+def test_a_fully_cached_nli_model_is_never_loaded_and_loads_for_a_new_pair(tmp_path, tiny_nli):
+    pairs = [("the cat sat on the mat", "the cat sat"), ("a dog ran in the park", "the cat sat")]
+    source = resolve_model(str(tiny_nli))
+    first = shared_nli(_cached_context(tmp_path), source, ModelOptions(device="cpu"))
+    probabilities, lengths = first.entailment_probability(pairs), first.count_tokens([p for p, _ in pairs])
+    second = shared_nli(_cached_context(tmp_path), source, ModelOptions(device="cpu"))
+    assert second.entailment_probability(pairs).tobytes() == probabilities.tobytes()
+    assert second.count_tokens([p for p, _ in pairs]) == lengths
+    described = (second.entailment, second.max_length, second.pair_overhead)
+    assert described == (first.entailment, first.max_length, first.pair_overhead)
+    assert second._loaded is None
+    new_pair = [("the mat was red", "the cat sat")]
+    assert second.entailment_probability(new_pair).tobytes() == first.entailment_probability(new_pair).tobytes()
+    assert second._loaded is not None
+
+
+def test_an_entailment_label_the_model_lacks_is_refused_even_with_a_cache(tmp_path, tiny_nli):
+    source = resolve_model(str(tiny_nli))
+    shared_nli(_cached_context(tmp_path), source, ModelOptions(device="cpu")).entailment_probability([("a", "b")])
+    with pytest.raises(ConfigError, match="has no output 7"):
+        shared_nli(_cached_context(tmp_path), source, ModelOptions(device="cpu"), entailment_label=7)
 
 
 def test_a_changed_tokenizer_or_config_file_is_another_model(tmp_path, tiny_nli):

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from rageval.errors import RunError
 from rageval.metric import distribution_version
 from rageval.models.cache import Entry, ModelOutputs
+from rageval.models.lazy import ModelProfile, TokenCounts
 from rageval.models.memo import Memo
 from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
 from rageval.models.source import ModelSource, fingerprint
@@ -26,7 +26,6 @@ from rageval.models.source import ModelSource, fingerprint
 Counter = Callable[[str, int], None]
 
 _SENTENCE, _TOKENS = 0, 1
-_PROFILE = "profile"
 
 
 @dataclass(frozen=True)
@@ -67,16 +66,13 @@ class Embedder:
         self._model: Any = None
         self._vectors: Memo[np.ndarray] = Memo(memo_bytes)
         self._tokens: Memo[TokenVectors] = Memo(memo_bytes // 2)
-        self._lengths: Memo[int] = Memo(64 << 20)
         self._fingerprint: str | None = None
         self._truncated: set[str] = set()
         self._unsaved_tokens: set[str] = set()
         self._spaces = None
-        self._profile_space = self._length_space = None
         libraries = [distribution_version(n) for n in ("torch", "transformers", "sentence-transformers")]
-        profile = None
-        if cache is not None:
-            self._profile_space = cache.space(
+        self._profile = ModelProfile(
+            cache.space(
                 "sentence_embedder_profile/1",
                 counted=False,
                 device=self.device.split(":")[0],
@@ -85,15 +81,23 @@ class Embedder:
                 trust_remote_code=trust_remote_code,
                 libraries=libraries,
             )
-            self._length_space = cache.space(
-                "token_count/1", counted=False, libraries=[*libraries, distribution_version("tokenizers")]
-            )
-            profile = self._cached_profile()
-        self._cached = profile
-        if profile is None:
+            if cache is not None
+            else None,
+            source.name,
+            ("input limit", "vector size"),
+        )
+        self.count_tokens = TokenCounts(
+            cache.space("token_count/1", counted=False, libraries=[*libraries, distribution_version("tokenizers")])
+            if cache is not None
+            else None,
+            self._tokenize,
+        )
+        """Tokens of each text with special tokens, before any truncation."""
+        recorded = self._profile.read()
+        if recorded is None:
             self._load()
         else:
-            self.max_length, self._dimension = profile
+            self.max_length, self._dimension = recorded
         if cache is not None:
             setting = {
                 "device": self.device.split(":")[0],
@@ -106,17 +110,6 @@ class Embedder:
                 cache.space("sentence_embedding/1", **setting),
                 cache.space("token_embeddings/1", **setting),
             )
-
-    def _cached_profile(self) -> tuple[int, int] | None:
-        """The input limit and vector size a previous run recorded for this model and setting."""
-        assert self._profile_space is not None
-
-        def sound(entry: Entry) -> bool:
-            values = entry.array
-            return values.shape == (2,) and bool(np.all(values >= 1)) and bool(np.all(values == np.round(values)))
-
-        entry = self._profile_space.load([_PROFILE], sound).get(_PROFILE)
-        return None if entry is None else (int(entry.array[0]), int(entry.array[1]))
 
     def _load(self) -> Any:
         """Load the model (sentence-transformers), once; its input limit and vector size go to the cache."""
@@ -141,16 +134,10 @@ class Embedder:
             model.max_seq_length = self._requested_length
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         profile = (int(model.max_seq_length or 512), int(getter() or 0))
-        if self._cached is not None and profile != self._cached:
-            raise RunError(
-                f"model {self.source.name!r} has input limit {profile[0]} and vector size {profile[1]}, the model "
-                f"cache recorded {self._cached[0]} and {self._cached[1]}: run with --no-cache or delete the cache file"
-            )
+        self._profile.loaded(profile)
         self.max_length, self._dimension = profile
         self._model = model
         self._special = set(model.tokenizer.all_special_ids)
-        if self._profile_space is not None:
-            self._profile_space.save({_PROFILE: Entry(np.array(profile, dtype=np.float64))})
         return model
 
     @property
@@ -174,22 +161,9 @@ class Embedder:
     def _counter(self, what: str) -> str:
         return f"{self.source.label}.{what}"
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens of each text with special tokens, before any truncation."""
-        new = self._lengths.missing(list(texts))
-        if new and self._length_space is not None:
-            stored = self._length_space.load(list(new), lambda e: e.array.shape == (1,) and e.array[0] >= 0)
-            for text, entry in stored.items():
-                self._lengths.put(text, int(entry.array[0]))
-            new = [t for t in new if t not in stored]
-        if new:
-            encoded = self.tokenizer(list(new), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-            counted = {text: len(ids) for text, ids in zip(new, encoded)}
-            for text, n in counted.items():
-                self._lengths.put(text, n)
-            if self._length_space is not None:
-                self._length_space.save({t: Entry(np.array([n], dtype=np.float64)) for t, n in counted.items()})
-        return [self._lengths.get(t) for t in texts]
+    def _tokenize(self, texts: list[str]) -> list[int]:
+        encoded = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Unit-length embeddings, one row per text, each distinct text encoded once per run."""

@@ -9,12 +9,14 @@ sentences); a pair that still does not fit is truncated (premise first) and coun
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from rageval.errors import ConfigError
 from rageval.metric import distribution_version
 from rageval.models.cache import Entry, ModelOutputs
+from rageval.models.lazy import ModelProfile, TokenCounts
 from rageval.models.memo import Memo
 from rageval.models.runtime import load_pretrained, pick_device, require
 from rageval.models.source import ModelSource, fingerprint
@@ -61,24 +63,45 @@ class NLIModel:
         self.source = source
         self.device = pick_device(device)
         self._count = count or (lambda name, n: None)
-        self.tokenizer, self.model = load_pretrained(
-            source, "AutoModelForSequenceClassification", dtype, self.device, trust_remote_code
-        )
-        config = self.model.config
-        self.entailment = entailment_index(config.id2label, source.name, entailment_label)
-        limits = [
-            n
-            for n in (getattr(config, "max_position_embeddings", None), self.tokenizer.model_max_length)
-            if isinstance(n, int) and 0 < n < _UNBOUNDED
-        ]
-        model_limit = min(limits) if limits else 512
-        if max_length is not None and max_length > model_limit:
-            raise ConfigError(f"max_length: {max_length} is more than model {source.name!r} accepts ({model_limit})")
-        self.max_length = max_length or model_limit
+        self._dtype = dtype
+        self._requested_length = max_length
+        self._trust_remote_code = trust_remote_code
+        self._entailment_label = entailment_label
+        self._loaded: tuple[Any, Any] | None = None
         self._memo: Memo[float] = Memo(64 << 20)
-        self._lengths: Memo[int] = Memo(64 << 20)
         self._fingerprint: str | None = None
         self._space = None
+        libraries = [distribution_version(n) for n in ("torch", "transformers")]
+        self._profile = ModelProfile(
+            cache.space(
+                "nli_profile/1",
+                counted=False,
+                device=self.device.split(":")[0],
+                dtype=dtype,
+                max_length=max_length,
+                entailment_label=entailment_label,
+                trust_remote_code=trust_remote_code,
+                libraries=libraries,
+            )
+            if cache is not None
+            else None,
+            source.name,
+            ("entailment output", "input limit", "special tokens per pair"),
+        )
+        self.count_tokens = TokenCounts(
+            cache.space(
+                "token_count_plain/1", counted=False, libraries=[*libraries, distribution_version("tokenizers")]
+            )
+            if cache is not None
+            else None,
+            self._tokenize,
+        )
+        """Tokens of each text alone, without special tokens."""
+        recorded = self._profile.read()
+        if recorded is None:
+            self._load()
+        else:
+            self.entailment, self.max_length, self.pair_overhead = recorded
         if cache is not None:
             self._space = cache.space(
                 "entailment_probability/1",
@@ -87,8 +110,45 @@ class NLIModel:
                 max_length=self.max_length,
                 entailment=self.entailment,
                 trust_remote_code=trust_remote_code,
-                libraries=[distribution_version(n) for n in ("torch", "transformers")],
+                libraries=libraries,
             )
+
+    def _load(self) -> tuple[Any, Any]:
+        """Tokenizer and model, loaded once; what they are goes to the cache."""
+        if self._loaded is not None:
+            return self._loaded
+        tokenizer, model = load_pretrained(
+            self.source, "AutoModelForSequenceClassification", self._dtype, self.device, self._trust_remote_code
+        )
+        config = model.config
+        entailment = entailment_index(config.id2label, self.source.name, self._entailment_label)
+        limits = [
+            n
+            for n in (getattr(config, "max_position_embeddings", None), tokenizer.model_max_length)
+            if isinstance(n, int) and 0 < n < _UNBOUNDED
+        ]
+        model_limit = min(limits) if limits else 512
+        if self._requested_length is not None and self._requested_length > model_limit:
+            raise ConfigError(
+                f"max_length: {self._requested_length} is more than model {self.source.name!r} accepts ({model_limit})"
+            )
+        profile = (
+            entailment,
+            self._requested_length or model_limit,
+            int(tokenizer.num_special_tokens_to_add(pair=True)),
+        )
+        self._profile.loaded(profile)
+        self.entailment, self.max_length, self.pair_overhead = profile
+        self._loaded = (tokenizer, model)
+        return self._loaded
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._load()[0]
+
+    @property
+    def model(self) -> Any:
+        return self._load()[1]
 
     @property
     def fingerprint(self) -> str:
@@ -96,19 +156,9 @@ class NLIModel:
             self._fingerprint = fingerprint(self.source)
         return self._fingerprint
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens of each text alone, without special tokens."""
-        new = self._lengths.missing(list(texts))
-        if new:
-            encoded = self.tokenizer(list(new), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-            for text, ids in zip(new, encoded):
-                self._lengths.put(text, len(ids))
-        return [self._lengths.get(t) for t in texts]
-
-    @property
-    def pair_overhead(self) -> int:
-        """Special tokens the tokenizer adds around a (premise, hypothesis) pair."""
-        return int(self.tokenizer.num_special_tokens_to_add(pair=True))
+    def _tokenize(self, texts: list[str]) -> list[int]:
+        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def entailment_probability(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
         """P(entailment) of each (premise, hypothesis) pair; each distinct pair is scored once per run.
@@ -138,6 +188,7 @@ class NLIModel:
     def _score(self, pairs: list, batch_size: int) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
         """Each pair's probability, and the pairs too long for the model (truncated, and counted)."""
         torch = require("torch")
+        tokenizer, model = self._load()
         premise_len = self.count_tokens([p for p, _ in pairs])
         hypothesis_len = self.count_tokens([h for _, h in pairs])
         sizes = [a + b + self.pair_overhead for a, b in zip(premise_len, hypothesis_len)]
@@ -150,7 +201,7 @@ class NLIModel:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 chunk = [pairs[i] for i in order[start : start + batch_size]]
-                inputs = self.tokenizer(
+                inputs = tokenizer(
                     [p for p, _ in chunk],
                     [h for _, h in chunk],
                     padding=True,
@@ -158,7 +209,7 @@ class NLIModel:
                     max_length=self.max_length,
                     return_tensors="pt",
                 ).to(self.device)
-                logits = self.model(**inputs).logits.float()
+                logits = model(**inputs).logits.float()
                 probs = torch.softmax(logits, dim=-1)[:, self.entailment].cpu().numpy().astype(np.float64)
                 for pair, prob in zip(chunk, probs):
                     fresh[pair] = float(prob)
