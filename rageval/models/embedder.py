@@ -72,26 +72,17 @@ class Embedder:
         self._spaces = None
         libraries = [distribution_version(n) for n in ("torch", "transformers", "sentence-transformers")]
         self._profile = ModelProfile(
-            cache.space(
-                "sentence_embedder_profile/1",
-                counted=False,
-                device=self.device.split(":")[0],
-                dtype=dtype,
-                max_length=max_length,
-                trust_remote_code=trust_remote_code,
-                libraries=libraries,
-            )
-            if cache is not None
-            else None,
+            cache,
+            "sentence_embedder_profile/1",
             source.name,
             ("input limit", "vector size"),
+            device=self.device.split(":")[0],
+            dtype=dtype,
+            max_length=max_length,
+            trust_remote_code=trust_remote_code,
+            libraries=libraries,
         )
-        self.count_tokens = TokenCounts(
-            cache.space("token_count/1", counted=False, libraries=[*libraries, distribution_version("tokenizers")])
-            if cache is not None
-            else None,
-            self._tokenize,
-        )
+        self.count_tokens = TokenCounts(cache, "token_count/1", libraries, self._tokenize)
         """Tokens of each text with special tokens, before any truncation."""
         recorded = self._profile.read()
         if recorded is None:

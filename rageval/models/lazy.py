@@ -9,11 +9,13 @@ all computed before never loads the model, and never imports the library that lo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from rageval.errors import RunError
-from rageval.models.cache import CacheSpace, Entry
+from rageval.metric import distribution_version
+from rageval.models.cache import Entry, ModelOutputs
 from rageval.models.memo import Memo
 
 _PROFILE = "profile"
@@ -22,8 +24,10 @@ _PROFILE = "profile"
 class ModelProfile:
     """A few integers that describe a loaded model under one setting (the space's key)."""
 
-    def __init__(self, space: CacheSpace | None, model_name: str, names: Sequence[str]) -> None:
-        self.space = space
+    def __init__(
+        self, cache: ModelOutputs | None, kind: str, model_name: str, names: Sequence[str], **setting: Any
+    ) -> None:
+        self.space = cache.space(kind, counted=False, **setting) if cache is not None else None
         self.model_name = model_name
         self.names = tuple(names)
         self.recorded: tuple[int, ...] | None = None
@@ -59,8 +63,11 @@ class ModelProfile:
 class TokenCounts:
     """Token counts of texts: from the run's memo, else the cache, else ``tokenize`` (which may load the model)."""
 
-    def __init__(self, space: CacheSpace | None, tokenize: Callable[[list[str]], list[int]]) -> None:
-        self.space = space
+    def __init__(
+        self, cache: ModelOutputs | None, kind: str, libraries: list[str], tokenize: Callable[[list[str]], list[int]]
+    ) -> None:
+        tokenizer_libraries = [*libraries, distribution_version("tokenizers")]
+        self.space = cache.space(kind, counted=False, libraries=tokenizer_libraries) if cache is not None else None
         self.tokenize = tokenize
         self.memo: Memo[int] = Memo(64 << 20)
 

@@ -73,29 +73,18 @@ class NLIModel:
         self._space = None
         libraries = [distribution_version(n) for n in ("torch", "transformers")]
         self._profile = ModelProfile(
-            cache.space(
-                "nli_profile/1",
-                counted=False,
-                device=self.device.split(":")[0],
-                dtype=dtype,
-                max_length=max_length,
-                entailment_label=entailment_label,
-                trust_remote_code=trust_remote_code,
-                libraries=libraries,
-            )
-            if cache is not None
-            else None,
+            cache,
+            "nli_profile/1",
             source.name,
             ("entailment output", "input limit", "special tokens per pair"),
+            device=self.device.split(":")[0],
+            dtype=dtype,
+            max_length=max_length,
+            entailment_label=entailment_label,
+            trust_remote_code=trust_remote_code,
+            libraries=libraries,
         )
-        self.count_tokens = TokenCounts(
-            cache.space(
-                "token_count_plain/1", counted=False, libraries=[*libraries, distribution_version("tokenizers")]
-            )
-            if cache is not None
-            else None,
-            self._tokenize,
-        )
+        self.count_tokens = TokenCounts(cache, "token_count_plain/1", libraries, self._tokenize)
         """Tokens of each text alone, without special tokens."""
         recorded = self._profile.read()
         if recorded is None:
