@@ -370,13 +370,17 @@ def test_token_nlls_are_cached_per_windowing(tmp_path, tiny_gpt2):
     source = resolve_model(str(tiny_gpt2))
     texts = ["the cat sat on the mat and looked at the door", "a dog ran in the park"]
     first = _cached_context(tmp_path)
-    nlls = shared_causal_lm(first, source, ModelOptions(device="cpu")).nll(texts, max_length=8, stride=4, add_bos=True)
+    loaded = shared_causal_lm(first, source, ModelOptions(device="cpu"))
+    nlls = loaded.nll(texts, max_length=8, stride=4, add_bos=True)
     second = _cached_context(tmp_path)
     model = shared_causal_lm(second, source, ModelOptions(device="cpu"))
     assert model.nll(texts, max_length=8, stride=4, add_bos=True) == nlls
     assert second.counters == {f"{tiny_gpt2.name}.cache_hits": 2}
+    assert model._loaded is None  # every value was cached: the model was never loaded
+    assert (model.context_size, model.bos_id) == (loaded.context_size, loaded.bos_id)
     model.nll(texts, max_length=8, stride=2, add_bos=True)
     assert second.counters[f"{tiny_gpt2.name}.scored_texts"] == 2
+    assert model._loaded is not None
 
 
 # Whole runs.

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from rageval.errors import ConfigError
 from rageval.metric import distribution_version
 from rageval.models.cache import CacheSpace, Entry, ModelOutputs
+from rageval.models.lazy import ModelProfile
 from rageval.models.memo import Memo
 from rageval.models.runtime import load_pretrained, pick_device, require
 from rageval.models.source import ModelSource, fingerprint
@@ -75,19 +77,9 @@ class CausalLM:
         self.source = source
         self.device = pick_device(device)
         self._count = count or (lambda name, n: None)
-        self.tokenizer, self.model = load_pretrained(
-            source, "AutoModelForCausalLM", dtype, self.device, trust_remote_code
-        )
-        config = self.model.config
-        limits = [
-            getattr(config, attr, None) for attr in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length")
-        ]
-        limits = [n for n in limits if isinstance(n, int) and 0 < n < _UNBOUNDED]
-        tokenizer_limit = self.tokenizer.model_max_length
-        if not limits and isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < _UNBOUNDED:
-            limits = [tokenizer_limit]
-        self.context_size = min(limits) if limits else 1024
-        self.bos_id = self.tokenizer.bos_token_id
+        self._dtype = dtype
+        self._trust_remote_code = trust_remote_code
+        self._loaded: tuple[Any, Any] | None = None
         self._memo: Memo[tuple[float, int]] = Memo(16 << 20)
         self._fingerprint: str | None = None
         self._cache = cache
@@ -98,6 +90,45 @@ class CausalLM:
             "libraries": [distribution_version(n) for n in ("torch", "transformers")],
         }
         self._spaces: dict[tuple[int, int, bool], CacheSpace] = {}
+        self._profile = ModelProfile(
+            cache, "causal_lm_profile/1", source.name, ("context size", "a BOS token", "BOS id"), **self._setting
+        )
+        recorded = self._profile.read()
+        if recorded is None:
+            self._load()
+        else:
+            self.context_size, has_bos, bos_id = recorded
+            self.bos_id = bos_id if has_bos else None
+
+    def _load(self) -> tuple[Any, Any]:
+        """Tokenizer and model, loaded once; what they are goes to the cache."""
+        if self._loaded is not None:
+            return self._loaded
+        tokenizer, model = load_pretrained(
+            self.source, "AutoModelForCausalLM", self._dtype, self.device, self._trust_remote_code
+        )
+        config = model.config
+        limits = [
+            getattr(config, attr, None) for attr in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length")
+        ]
+        limits = [n for n in limits if isinstance(n, int) and 0 < n < _UNBOUNDED]
+        tokenizer_limit = tokenizer.model_max_length
+        if not limits and isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < _UNBOUNDED:
+            limits = [tokenizer_limit]
+        bos_id = tokenizer.bos_token_id
+        profile = (min(limits) if limits else 1024, int(bos_id is not None), bos_id or 0)
+        self._profile.loaded(profile)
+        self.context_size, self.bos_id = profile[0], bos_id
+        self._loaded = (tokenizer, model)
+        return self._loaded
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._load()[0]
+
+    @property
+    def model(self) -> Any:
+        return self._load()[1]
 
     @property
     def fingerprint(self) -> str:
@@ -157,6 +188,7 @@ class CausalLM:
 
     def _score(self, keys: list, batch_size: int) -> dict[tuple, tuple[float, int]]:
         torch = require("torch")
+        tokenizer, model = self._load()
         windows: list[Window] = []
         for position, (text, max_length, stride, add_bos) in enumerate(keys):
             ids = self.token_ids(text, add_bos)
@@ -166,8 +198,8 @@ class CausalLM:
         if len(windows) > len(keys):
             self._count(f"{self.source.label}.windows", len(windows))
         totals = [[0.0, 0] for _ in keys]
-        pad = self.tokenizer.pad_token_id
-        pad = pad if pad is not None else (self.tokenizer.eos_token_id or 0)
+        pad = tokenizer.pad_token_id
+        pad = pad if pad is not None else (tokenizer.eos_token_id or 0)
         order = sorted(range(len(windows)), key=lambda i: (-len(windows[i].ids), i))
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
@@ -178,7 +210,7 @@ class CausalLM:
                 for row, window in enumerate(chunk):
                     input_ids[row, : len(window.ids)] = torch.tensor(window.ids)
                     mask[row, : len(window.ids)] = 1
-                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logits = model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
                 for row, window in enumerate(chunk):
                     n = len(window.ids)
                     log_probs = torch.log_softmax(logits[row, : n - 1].float(), dim=-1)
