@@ -22,10 +22,10 @@ import numpy as np
 from rageval.errors import ConfigError
 from rageval.metric import distribution_version
 from rageval.models.cache import CacheSpace, Entry, ModelOutputs
-from rageval.models.lazy import ModelProfile
+from rageval.models.lazy import ModelProfile, PretrainedOnDemand
 from rageval.models.memo import Memo
 from rageval.models.runtime import load_pretrained, pick_device, require
-from rageval.models.source import ModelSource, fingerprint
+from rageval.models.source import ModelSource
 
 Counter = Callable[[str, int], None]
 
@@ -61,7 +61,7 @@ def sliding_windows(ids: Sequence[int], max_length: int, stride: int) -> list[tu
     return windows
 
 
-class CausalLM:
+class CausalLM(PretrainedOnDemand):
     """One causal LM with the run's memo of the texts it has scored."""
 
     def __init__(
@@ -81,7 +81,6 @@ class CausalLM:
         self._trust_remote_code = trust_remote_code
         self._loaded: tuple[Any, Any] | None = None
         self._memo: Memo[tuple[float, int]] = Memo(16 << 20)
-        self._fingerprint: str | None = None
         self._cache = cache
         self._setting = {
             "device": self.device.split(":")[0],
@@ -121,20 +120,6 @@ class CausalLM:
         self.context_size, self.bos_id = profile[0], bos_id
         self._loaded = (tokenizer, model)
         return self._loaded
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._load()[0]
-
-    @property
-    def model(self) -> Any:
-        return self._load()[1]
-
-    @property
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = fingerprint(self.source)
-        return self._fingerprint
 
     def token_ids(self, text: str, add_bos: bool) -> list[int]:
         ids = list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])

@@ -21,7 +21,7 @@ from rageval.models.cache import Entry, ModelOutputs
 from rageval.models.lazy import ModelProfile, TokenCounts
 from rageval.models.memo import Memo
 from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
-from rageval.models.source import ModelSource, fingerprint
+from rageval.models.source import ModelSource
 
 Counter = Callable[[str, int], None]
 
@@ -66,7 +66,6 @@ class Embedder:
         self._model: Any = None
         self._vectors: Memo[np.ndarray] = Memo(memo_bytes)
         self._tokens: Memo[TokenVectors] = Memo(memo_bytes // 2)
-        self._fingerprint: str | None = None
         self._truncated: set[str] = set()
         self._unsaved_tokens: set[str] = set()
         self._spaces = None
@@ -138,12 +137,6 @@ class Embedder:
     @property
     def tokenizer(self) -> Any:
         return self._load().tokenizer
-
-    @property
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = fingerprint(self.source)
-        return self._fingerprint
 
     @property
     def dimension(self) -> int:

@@ -85,3 +85,19 @@ class TokenCounts:
             if self.space is not None:
                 self.space.save({text: Entry(np.array([n], dtype=np.float64)) for text, n in counted.items()})
         return [self.memo.get(text) for text in texts]
+
+
+class PretrainedOnDemand:
+    """``tokenizer`` and ``model`` attributes that load both the first time either is used."""
+
+    def _load(self) -> tuple[Any, Any]:
+        """Tokenizer and model, loaded once."""
+        raise NotImplementedError
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._load()[0]
+
+    @property
+    def model(self) -> Any:
+        return self._load()[1]

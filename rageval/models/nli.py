@@ -16,10 +16,10 @@ import numpy as np
 from rageval.errors import ConfigError
 from rageval.metric import distribution_version
 from rageval.models.cache import Entry, ModelOutputs
-from rageval.models.lazy import ModelProfile, TokenCounts
+from rageval.models.lazy import ModelProfile, PretrainedOnDemand, TokenCounts
 from rageval.models.memo import Memo
 from rageval.models.runtime import load_pretrained, pick_device, require
-from rageval.models.source import ModelSource, fingerprint
+from rageval.models.source import ModelSource
 
 Counter = Callable[[str, int], None]
 
@@ -45,7 +45,7 @@ def entailment_index(id2label: dict[int, str], name: str, override: int | str | 
     return found[0]
 
 
-class NLIModel:
+class NLIModel(PretrainedOnDemand):
     """One NLI classifier with the run's memo of the pairs it has scored."""
 
     def __init__(
@@ -69,7 +69,6 @@ class NLIModel:
         self._entailment_label = entailment_label
         self._loaded: tuple[Any, Any] | None = None
         self._memo: Memo[float] = Memo(64 << 20)
-        self._fingerprint: str | None = None
         self._space = None
         libraries = [distribution_version(n) for n in ("torch", "transformers")]
         self._profile = ModelProfile(
@@ -130,20 +129,6 @@ class NLIModel:
         self.entailment, self.max_length, self.pair_overhead = profile
         self._loaded = (tokenizer, model)
         return self._loaded
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._load()[0]
-
-    @property
-    def model(self) -> Any:
-        return self._load()[1]
-
-    @property
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = fingerprint(self.source)
-        return self._fingerprint
 
     def _tokenize(self, texts: list[str]) -> list[int]:
         encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
