@@ -13,7 +13,7 @@ right with an attention mask; the numbers equal one-at-a-time scoring up to floa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,11 @@ import numpy as np
 
 from rageval.errors import ConfigError
 from rageval.metric import distribution_version
-from rageval.models.cache import CacheSpace, Entry, ModelOutputs
+from rageval.models.cache import CacheSpace, Counter, Entry, ModelOutputs
 from rageval.models.lazy import ModelProfile, PretrainedOnDemand
 from rageval.models.memo import Memo
-from rageval.models.runtime import load_pretrained, pick_device, require
+from rageval.models.runtime import require
 from rageval.models.source import ModelSource
-
-Counter = Callable[[str, int], None]
 
 _UNBOUNDED = 1_000_000
 
@@ -64,6 +62,8 @@ def sliding_windows(ids: Sequence[int], max_length: int, stride: int) -> list[tu
 class CausalLM(PretrainedOnDemand):
     """One causal LM with the run's memo of the texts it has scored."""
 
+    model_class = "AutoModelForCausalLM"
+
     def __init__(
         self,
         source: ModelSource,
@@ -74,12 +74,7 @@ class CausalLM(PretrainedOnDemand):
         count: Counter | None = None,
         cache: ModelOutputs | None = None,
     ) -> None:
-        self.source = source
-        self.device = pick_device(device)
-        self._count = count or (lambda name, n: None)
-        self._dtype = dtype
-        self._trust_remote_code = trust_remote_code
-        self._loaded: tuple[Any, Any] | None = None
+        super().__init__(source, device=device, dtype=dtype, trust_remote_code=trust_remote_code, count=count)
         self._memo: Memo[tuple[float, int]] = Memo(16 << 20)
         self._cache = cache
         self._setting = {
@@ -89,23 +84,13 @@ class CausalLM(PretrainedOnDemand):
             "libraries": [distribution_version(n) for n in ("torch", "transformers")],
         }
         self._spaces: dict[tuple[int, int, bool], CacheSpace] = {}
-        self._profile = ModelProfile(
-            cache, "causal_lm_profile/1", source.name, ("context size", "a BOS token", "BOS id"), **self._setting
+        self._start(
+            ModelProfile(
+                cache, "causal_lm_profile/1", source.name, ("context size", "a BOS token", "BOS id"), **self._setting
+            )
         )
-        recorded = self._profile.read()
-        if recorded is None:
-            self._load()
-        else:
-            self.context_size, has_bos, bos_id = recorded
-            self.bos_id = bos_id if has_bos else None
 
-    def _load(self) -> tuple[Any, Any]:
-        """Tokenizer and model, loaded once; what they are goes to the cache."""
-        if self._loaded is not None:
-            return self._loaded
-        tokenizer, model = load_pretrained(
-            self.source, "AutoModelForCausalLM", self._dtype, self.device, self._trust_remote_code
-        )
+    def _describe(self, tokenizer: Any, model: Any) -> tuple[int, ...]:
         config = model.config
         limits = [
             getattr(config, attr, None) for attr in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length")
@@ -115,11 +100,11 @@ class CausalLM(PretrainedOnDemand):
         if not limits and isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < _UNBOUNDED:
             limits = [tokenizer_limit]
         bos_id = tokenizer.bos_token_id
-        profile = (min(limits) if limits else 1024, int(bos_id is not None), bos_id or 0)
-        self._profile.loaded(profile)
-        self.context_size, self.bos_id = profile[0], bos_id
-        self._loaded = (tokenizer, model)
-        return self._loaded
+        return min(limits) if limits else 1024, int(bos_id is not None), bos_id or 0
+
+    def _apply(self, described: tuple[int, ...]) -> None:
+        self.context_size, has_bos, bos_id = described
+        self.bos_id: int | None = bos_id if has_bos else None
 
     def token_ids(self, text: str, add_bos: bool) -> list[int]:
         ids = list(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])

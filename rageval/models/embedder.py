@@ -17,13 +17,11 @@ from typing import Any
 import numpy as np
 
 from rageval.metric import distribution_version
-from rageval.models.cache import Entry, ModelOutputs
+from rageval.models.cache import Counter, Entry, ModelOutputs
 from rageval.models.lazy import ModelProfile, TokenCounts
 from rageval.models.memo import Memo
 from rageval.models.runtime import loading_error, pick_device, quiet_loading, require, torch_dtype
 from rageval.models.source import ModelSource
-
-Counter = Callable[[str, int], None]
 
 _SENTENCE, _TOKENS = 0, 1
 

@@ -9,14 +9,16 @@ all computed before never loads the model, and never imports the library that lo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from rageval.errors import RunError
 from rageval.metric import distribution_version
-from rageval.models.cache import Entry, ModelOutputs
+from rageval.models.cache import Counter, Entry, ModelOutputs
 from rageval.models.memo import Memo
+from rageval.models.runtime import load_pretrained, pick_device
+from rageval.models.source import ModelSource
 
 _PROFILE = "profile"
 
@@ -88,10 +90,53 @@ class TokenCounts:
 
 
 class PretrainedOnDemand:
-    """``tokenizer`` and ``model`` attributes that load both the first time either is used."""
+    """A transformers tokenizer and model (``model_class``), loaded the first time either is used.
+
+    A subclass says what a loaded model is in a few integers (:meth:`_describe`, kept by its
+    :class:`ModelProfile`) and sets its attributes from them (:meth:`_apply`), so that it works
+    the same from the cache's record as from the model.
+    """
+
+    model_class: ClassVar[str]
+
+    def __init__(
+        self, source: ModelSource, *, device: str, dtype: str, trust_remote_code: bool, count: Counter | None
+    ) -> None:
+        self.source = source
+        self.device = pick_device(device)
+        self._count: Counter = count or (lambda name, n: None)
+        self._dtype = dtype
+        self._trust_remote_code = trust_remote_code
+        self._loaded: tuple[Any, Any] | None = None
+
+    def _start(self, profile: ModelProfile) -> None:
+        """Take what the model is from the cache's record, else load it now."""
+        self._profile = profile
+        recorded = profile.read()
+        if recorded is None:
+            self._load()
+        else:
+            self._apply(recorded)
 
     def _load(self) -> tuple[Any, Any]:
-        """Tokenizer and model, loaded once."""
+        if self._loaded is None:
+            tokenizer, model = load_pretrained(
+                self.source,
+                self.model_class,
+                self._dtype,
+                self.device,
+                self._trust_remote_code,  # type: ignore[arg-type]
+            )
+            described = self._describe(tokenizer, model)
+            self._profile.loaded(described)
+            self._apply(described)
+            self._loaded = (tokenizer, model)
+        return self._loaded
+
+    def _describe(self, tokenizer: Any, model: Any) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _apply(self, described: tuple[int, ...]) -> None:
         raise NotImplementedError
 
     @property

@@ -8,20 +8,18 @@ sentences); a pair that still does not fit is truncated (premise first) and coun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from rageval.errors import ConfigError
 from rageval.metric import distribution_version
-from rageval.models.cache import Entry, ModelOutputs
+from rageval.models.cache import Counter, Entry, ModelOutputs
 from rageval.models.lazy import ModelProfile, PretrainedOnDemand, TokenCounts
 from rageval.models.memo import Memo
-from rageval.models.runtime import load_pretrained, pick_device, require
+from rageval.models.runtime import require
 from rageval.models.source import ModelSource
-
-Counter = Callable[[str, int], None]
 
 _UNBOUNDED = 1_000_000
 
@@ -48,6 +46,8 @@ def entailment_index(id2label: dict[int, str], name: str, override: int | str | 
 class NLIModel(PretrainedOnDemand):
     """One NLI classifier with the run's memo of the pairs it has scored."""
 
+    model_class = "AutoModelForSequenceClassification"
+
     def __init__(
         self,
         source: ModelSource,
@@ -60,18 +60,13 @@ class NLIModel(PretrainedOnDemand):
         count: Counter | None = None,
         cache: ModelOutputs | None = None,
     ) -> None:
-        self.source = source
-        self.device = pick_device(device)
-        self._count = count or (lambda name, n: None)
-        self._dtype = dtype
+        super().__init__(source, device=device, dtype=dtype, trust_remote_code=trust_remote_code, count=count)
         self._requested_length = max_length
-        self._trust_remote_code = trust_remote_code
         self._entailment_label = entailment_label
-        self._loaded: tuple[Any, Any] | None = None
         self._memo: Memo[float] = Memo(64 << 20)
         self._space = None
         libraries = [distribution_version(n) for n in ("torch", "transformers")]
-        self._profile = ModelProfile(
+        profile = ModelProfile(
             cache,
             "nli_profile/1",
             source.name,
@@ -85,11 +80,7 @@ class NLIModel(PretrainedOnDemand):
         )
         self.count_tokens = TokenCounts(cache, "token_count_plain/1", libraries, self._tokenize)
         """Tokens of each text alone, without special tokens."""
-        recorded = self._profile.read()
-        if recorded is None:
-            self._load()
-        else:
-            self.entailment, self.max_length, self.pair_overhead = recorded
+        self._start(profile)
         if cache is not None:
             self._space = cache.space(
                 "entailment_probability/1",
@@ -101,13 +92,7 @@ class NLIModel(PretrainedOnDemand):
                 libraries=libraries,
             )
 
-    def _load(self) -> tuple[Any, Any]:
-        """Tokenizer and model, loaded once; what they are goes to the cache."""
-        if self._loaded is not None:
-            return self._loaded
-        tokenizer, model = load_pretrained(
-            self.source, "AutoModelForSequenceClassification", self._dtype, self.device, self._trust_remote_code
-        )
+    def _describe(self, tokenizer: Any, model: Any) -> tuple[int, ...]:
         config = model.config
         entailment = entailment_index(config.id2label, self.source.name, self._entailment_label)
         limits = [
@@ -120,15 +105,10 @@ class NLIModel(PretrainedOnDemand):
             raise ConfigError(
                 f"max_length: {self._requested_length} is more than model {self.source.name!r} accepts ({model_limit})"
             )
-        profile = (
-            entailment,
-            self._requested_length or model_limit,
-            int(tokenizer.num_special_tokens_to_add(pair=True)),
-        )
-        self._profile.loaded(profile)
-        self.entailment, self.max_length, self.pair_overhead = profile
-        self._loaded = (tokenizer, model)
-        return self._loaded
+        return entailment, self._requested_length or model_limit, int(tokenizer.num_special_tokens_to_add(pair=True))
+
+    def _apply(self, described: tuple[int, ...]) -> None:
+        self.entailment, self.max_length, self.pair_overhead = described
 
     def _tokenize(self, texts: list[str]) -> list[int]:
         encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
