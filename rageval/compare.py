@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from rageval.errors import ConfigError, DataError, RagevalError
 from rageval.metric import finite_or_none
 from rageval.registry import Registry
 from rageval.reports.files import to_json
+from rageval.reports.samples import numbered_rows
 from rageval.significance import PairedBootstrap, paired_bootstrap, paired_randomization
 from rageval.stats import bootstrap_scores, percentile_interval
 from rageval.task import ConfiguredMetric, configure_metrics
@@ -56,24 +57,6 @@ class RunData:
             if any(score == name for score, _ in configured.score_names()):
                 return configured
         return None
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise DataError(f"{path}: line {number} is not a rageval row (no 'id')")
-            yield number, row
 
 
 def _digest(fields: dict[str, Any]) -> str:
@@ -106,7 +89,7 @@ def load_run(path: str | Path, registry: Registry, label: str | None = None) -> 
         raise ConfigError(f"{folder}: no samples.jsonl; compare needs the per-sample statistics a run writes")
     for alias in run.metrics:
         run.stats[alias] = {}
-    for number, row in _rows(samples):
+    for number, row in numbered_rows(samples, DataError):
         key = id_sort_key(row["id"])
         if key in run.ids:
             raise DataError(f"{samples}: line {number} repeats sample id {row['id']!r}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from rageval.errors import ConfigError, RunError
 from rageval.metric import Failed, Outcome, Scored
 from rageval.reports.files import atomic_write_text, open_run_file, to_json
+from rageval.reports.samples import numbered_rows
 from rageval.task import Task
 
 MANIFEST_FILE = "run.json"
@@ -154,26 +154,12 @@ def repair_samples_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _iter_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RunError(f"--resume: {path}: line {line_number} is not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise RunError(f"--resume: {path}: line {line_number} is not a rageval row")
-            yield line_number, row
-
-
 def read_previous_rows(path: Path, aliases: list[str]) -> PreviousRows:
     """Outcomes of every row in ``samples.jsonl``, rebuilt from its statistics and errors."""
     previous = PreviousRows()
     if not path.exists():
         return previous
-    for line_number, row in _iter_rows(path):
+    for line_number, row in numbered_rows(path, lambda message: RunError(f"--resume: {message}")):
         outcomes: dict[str, Outcome] = {}
         stats, errors = row.get("stats", {}), row.get("errors", {})
         for alias in aliases:

@@ -11,12 +11,13 @@ import heapq
 import json
 import math
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rageval.aggregate import id_sort_key
+from rageval.errors import RagevalError
 
 WORST_N = 10
 
@@ -61,18 +62,35 @@ class ScoreScan:
         return [item[3] for item in heapq.nsmallest(limit, self.worst, key=lambda item: item[:3])]
 
 
-def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of samples.jsonl; a torn last line (a run cut off mid-write) is skipped."""
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
+def numbered_rows(
+    path: Path, problem: Callable[[str], RagevalError] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, row)`` of each row of samples.jsonl.
+
+    A line that is not a row (bad JSON, or no ``id``) is an error made by ``problem`` from a
+    message naming the file and line; without ``problem`` it is skipped, as a torn last line of a
+    run cut off mid-write is when only a report is drawn from the file.
+    """
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        if problem is None:
+            raise
+        raise problem(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                yield row
+            except json.JSONDecodeError as exc:
+                if problem is None:
+                    continue
+                raise problem(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+            if isinstance(row, dict) and "id" in row:
+                yield number, row
+            elif problem is not None:
+                raise problem(f"{path}: line {number} is not a rageval row (no 'id')")
 
 
 class SampleScanner:
@@ -115,7 +133,7 @@ def scan_samples(path: Path, aggregate: Mapping[str, Any], worst_n: int = WORST_
     better = {name: bool(entry["higher_is_better"]) for name, entry in aggregate["metrics"].items()}
     scanner = SampleScanner(better, score_aliases(aggregate), worst_n)
     if path.exists():
-        for row in iter_rows(path):
+        for _, row in numbered_rows(path):
             scanner.add(row)
     return scanner.scans
 
