@@ -145,22 +145,12 @@ def slice_rows(aggregate: Mapping[str, Any]) -> list[tuple[str, str, str, dict[s
 
 def render_slices_markdown(aggregate: Mapping[str, Any]) -> list[str]:
     """Markdown lines of the slice tables (one per column), empty without slices."""
-    from rageval.reports.markdown import format_interval, format_number
-
     lines: list[str] = []
     for column, values in (aggregate.get("slices") or {}).items():
         lines += ["", f"## By {column}", "", "| value | score | value | 95% CI | mean | n | errors |", "|---" * 7 + "|"]
         for value, entries in values.items():
             for name, entry in entries.items():
-                cells = [
-                    value,
-                    name,
-                    format_number(entry["value"]),
-                    format_interval(entry["ci95"]),
-                    format_number(entry["mean"]),
-                    str(entry["n"]),
-                    str(entry["n_errors"]),
-                ]
+                cells = [value, name, *_entry_cells(entry)]
                 lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return lines
 
@@ -169,8 +159,6 @@ def slice_tables(aggregate: Mapping[str, Any]) -> list[Any]:
     """Rich tables of the slices (one per ``group_by`` column) for the terminal."""
     from rich.table import Table
 
-    from rageval.reports.markdown import format_interval, format_number
-
     tables = []
     for column, values in (aggregate.get("slices") or {}).items():
         table = Table(title=f"by {column}")
@@ -178,14 +166,19 @@ def slice_tables(aggregate: Mapping[str, Any]) -> list[Any]:
             table.add_column(header, justify="left" if header in ("score",) else "right")
         for value, entries in values.items():
             for index, (name, entry) in enumerate(entries.items()):
-                table.add_row(
-                    value if index == 0 else "",
-                    name,
-                    format_number(entry["value"]),
-                    format_interval(entry["ci95"]),
-                    format_number(entry["mean"]),
-                    str(entry["n"]),
-                    str(entry["n_errors"]),
-                )
+                table.add_row(value if index == 0 else "", name, *_entry_cells(entry))
         tables.append(table)
     return tables
+
+
+def _entry_cells(entry: Mapping[str, Any]) -> list[str]:
+    """A slice entry's value, interval, mean and counts, as the tables show them."""
+    from rageval.reports.markdown import format_interval, format_number
+
+    return [
+        format_number(entry["value"]),
+        format_interval(entry["ci95"]),
+        format_number(entry["mean"]),
+        str(entry["n"]),
+        str(entry["n_errors"]),
+    ]
