@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rageval.metric import Failed, Outcome, Scored, finite_or_none
+from rageval.metric import Failed, Outcome, Scored, finite_or_none, stack_statistics
 from rageval.stats import bootstrap_many, percentile_interval
 from rageval.task import ConfiguredMetric
 
@@ -56,15 +56,6 @@ def _order(ids: Sequence[Any]) -> np.ndarray:
             return np.argsort(digits, kind="stable")
     keys = list(map(_fast_id_sort_key, ids))
     return np.asarray(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.intp)
-
-
-def _stats_row(stats: tuple[Any, ...]) -> np.ndarray:
-    try:
-        return np.asarray(stats, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        row = np.empty(len(stats), dtype=object)
-        row[:] = stats
-        return row
 
 
 @dataclass
@@ -217,7 +208,7 @@ class MetricAccumulator:
         if width is not None and len(outcome.stats) != width:  # rows of different lengths cannot be stacked
             reason = f"metric {self.configured.alias!r} returned {len(outcome.stats)} statistics, {width} before"
             return self._record(sample_id, Failed(reason))
-        row = _stats_row(outcome.stats)
+        row = stack_statistics([outcome.stats])[0]
         try:
             by_key = self.configured.metric.sample_scores(row)
         except Exception as exc:  # a plugin's scores_from_totals failing on one sample fails that sample only
@@ -241,11 +232,7 @@ class MetricAccumulator:
 
     def _flush(self) -> None:
         if self.pending:
-            try:
-                chunk = np.asarray(self.pending, dtype=np.float64)
-            except (TypeError, ValueError, OverflowError):
-                chunk = np.empty((len(self.pending), len(self.pending[0])), dtype=object)
-                chunk[:] = self.pending
+            chunk = stack_statistics(self.pending)
             self.pending = []
             self._append(chunk)
 

@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rageval.aggregate import id_sort_key
 from rageval.config import parse_config
 from rageval.context import RunContext
 from rageval.errors import ConfigError, DataError, RagevalError
-from rageval.metric import finite_or_none
+from rageval.metric import finite_or_none, stack_statistics
 from rageval.registry import Registry
 from rageval.reports.files import to_json
 from rageval.reports.samples import numbered_rows
@@ -158,15 +156,6 @@ def find_problems(runs: Sequence[RunData], scores: Sequence[str]) -> list[str]:
     return problems
 
 
-def _stack(rows: list[list[Any]]) -> np.ndarray:
-    try:
-        return np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        stacked = np.empty((len(rows), len(rows[0])), dtype=object)
-        stacked[:] = rows
-        return stacked
-
-
 @dataclass
 class _MetricComparison:
     """Every run's scores of one metric on the rows all runs scored, and the tests against the first."""
@@ -201,7 +190,7 @@ def _compare_metric(
 ) -> _MetricComparison:
     aliases = [c.alias for c in configured]
     rows = [key for key in shared if all(key in run.stats[alias] for run, alias in zip(runs, aliases))]
-    stacked = [_stack([run.stats[alias][key] for key in rows]) for run, alias in zip(runs, aliases)]
+    stacked = [stack_statistics([run.stats[alias][key] for key in rows]) for run, alias in zip(runs, aliases)]
     metrics = [c.metric for c in configured]
     result = _MetricComparison(len(rows), [], [], [], [])
     for index, (metric, stats) in enumerate(zip(metrics, stacked)):

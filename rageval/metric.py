@@ -195,6 +195,17 @@ class Metric(ABC):
         return "|".join(parts)
 
 
+def stack_statistics(rows: Sequence[Sequence[Any]]) -> np.ndarray:
+    """Rows of statistics as one matrix: float64 when every value is a number, else an object array
+    (labels and other values a metric keeps as they are), never coerced."""
+    try:
+        return np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        stacked = np.empty((len(rows), len(rows[0])), dtype=object)
+        stacked[:] = rows
+        return stacked
+
+
 def finite_or_none(value: float | None) -> float | None:
     """``None`` for a missing or non-finite value, else the value as a float."""
     if value is None:

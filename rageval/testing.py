@@ -42,7 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from rageval.context import RunContext
 from rageval.errors import PluginError
-from rageval.metric import Failed, Metric, Outcome, Scored
+from rageval.metric import Failed, Metric, Outcome, Scored, stack_statistics
 from rageval.sample import CANONICAL_FIELDS, Sample
 
 __all__ = ["BAD_VALUES", "ConformanceResult", "check_metric", "metrics_of", "parametrize_metrics", "samples_from_rows"]
@@ -170,13 +170,7 @@ class _Checker:
 
     @staticmethod
     def stack(outcomes: Iterable[Outcome]) -> np.ndarray:
-        rows = [outcome.stats for outcome in outcomes if isinstance(outcome, Scored)]
-        try:
-            return np.asarray(rows, dtype=np.float64)
-        except (TypeError, ValueError):
-            stacked = np.empty((len(rows), len(rows[0])), dtype=object)
-            stacked[:] = rows
-            return stacked
+        return stack_statistics([outcome.stats for outcome in outcomes if isinstance(outcome, Scored)])
 
     def close(self, a: Any, b: Any) -> bool:
         if a is None or b is None or isinstance(a, str) or isinstance(b, str):

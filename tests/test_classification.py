@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from rageval.metric import Failed, Metric
+from rageval.metric import Failed, Metric, stack_statistics
 from rageval.metrics.classification import (
     F1,
     Accuracy,
@@ -30,21 +30,11 @@ NAMES = np.array(["negative", "neutral", "positive"])
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def stack(rows: list[tuple[Any, ...]]) -> np.ndarray:
-    """Rows as the accumulator stacks them: float when it can, else an object array."""
-    try:
-        return np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = np.empty((len(rows), len(rows[0])), dtype=object)
-        array[:] = rows
-        return array
-
-
 def stats_of(metric: Metric, samples: list[Sample]) -> np.ndarray:
     outcomes = metric.score_batch(samples)
     failed = [o.reason for o in outcomes if isinstance(o, Failed)]
     assert not failed, failed[:3]
-    return stack([o.stats for o in outcomes])
+    return stack_statistics([o.stats for o in outcomes])
 
 
 def corpus(metric: Metric, samples: list[Sample]) -> float | None:

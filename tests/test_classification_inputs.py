@@ -13,7 +13,7 @@ from helpers import read_jsonl, write_jsonl
 from sklearn import metrics as skm
 
 from rageval.errors import ConfigError, DataError
-from rageval.metric import Failed, Metric, Scored
+from rageval.metric import Failed, Metric, Scored, stack_statistics
 from rageval.metrics.classification import (
     F1,
     Accuracy,
@@ -42,20 +42,11 @@ def reason(metric: Metric, **fields: Any) -> str:
     return result.reason
 
 
-def stack(rows: list[tuple[Any, ...]]) -> np.ndarray:
-    try:
-        return np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = np.empty((len(rows), len(rows[0])), dtype=object)
-        array[:] = rows
-        return array
-
-
 def run(metric: Metric, rows: list[dict[str, Any]]) -> tuple[float | None, dict[str, Any]]:
     outcomes = metric.score_batch([Sample(id=i, **row) for i, row in enumerate(rows)])
     failed = [o.reason for o in outcomes if isinstance(o, Failed)]
     assert not failed, failed
-    stats = stack([o.stats for o in outcomes])
+    stats = stack_statistics([o.stats for o in outcomes])
     return metric.corpus_scores(stats)[""], metric.corpus_details(stats)
 
 
@@ -540,7 +531,7 @@ def test_statistics_in_rows_reproduce_the_corpus_scores(tmp_path, registry):
     rows = read_jsonl(tmp_path / "out" / "samples.jsonl")
     task = load_task(path, registry)
     for configured in task.metrics:
-        stats = stack([tuple(row["stats"][configured.alias]) for row in rows[::-1]])
+        stats = stack_statistics([tuple(row["stats"][configured.alias]) for row in rows[::-1]])
         got = configured.metric.corpus_scores(stats)[""]
         assert got == pytest.approx(result.aggregate["metrics"][configured.alias]["value"], abs=1e-12)
 

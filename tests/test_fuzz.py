@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from rageval.cli import main
 from rageval.config import parse_config
 from rageval.context import RunContext
-from rageval.metric import Metric, Scored
+from rageval.metric import Metric, Scored, stack_statistics
 from rageval.registry import build_registry
 from rageval.runner import run_task
 from rageval.sample import CANONICAL_FIELDS
@@ -386,13 +386,7 @@ def assert_same_scores(got: dict, want: dict, name: str, rel_tol: float = 1e-12)
 
 
 def stacked(outcomes: list) -> np.ndarray:
-    rows = [outcome.stats for outcome in outcomes if isinstance(outcome, Scored)]
-    try:
-        return np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = np.empty((len(rows), len(rows[0])), dtype=object)
-        array[:] = rows
-        return array
+    return stack_statistics([outcome.stats for outcome in outcomes if isinstance(outcome, Scored)])
 
 
 def check_merge(
