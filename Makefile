@@ -45,8 +45,8 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
 
-# Lexical-metric speed against direct library calls and peers, and memory on a million rows
-# (benchmarks/README.md). BENCH_ARGS=--quick runs in under a minute.
+# Speed against direct library calls and peers (lexical and embedding metrics), the model cache,
+# and memory on a million rows (benchmarks/README.md). BENCH_ARGS=--quick runs in under a minute.
 BENCH_ARGS ?=
 .PHONY: bench
 bench: $(STAMP)

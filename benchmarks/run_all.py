@@ -1,6 +1,6 @@
 """Every rageval benchmark of lexical metrics, memory, embedding metrics and the model cache, as ``make bench`` runs it.
 
-    python benchmarks/run_all.py            # about 17 minutes on 2 cores
+    python benchmarks/run_all.py            # about 25 minutes on 2 cores
     python benchmarks/run_all.py --quick    # under a minute: small sizes, one repeat
 
 Prints Markdown tables (the ones in benchmarks/README.md) and, with ``--json``, writes every
