@@ -11,6 +11,7 @@ import gc
 import itertools
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -262,11 +263,17 @@ def test_batched_chrf_statistics_equal_sacrebleus(params):
             assert np.array_equal(np.asarray(metric._statistics(hyps, used)), expected)
 
 
-def test_chrf_statistics_on_wmt_equal_sacrebleus(shared_data):
-    rows = [json.loads(line) for line in open(shared_data / "mt" / "wmt22_generaltest2022_en-de.OpenNMT.jsonl")]
-    hyps = [row["hypothesis"] for row in rows]
+def wmt22_pairs(shared_data: Path) -> tuple[list[str], list[list[str | None]]]:
+    """Hypotheses and reference streams (``None`` where a segment has fewer references) of a WMT22 system."""
+    with open(shared_data / "mt" / "wmt22_generaltest2022_en-de.OpenNMT.jsonl", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
     width = max(len(row["references"]) for row in rows)
     streams = [[r["references"][k] if k < len(r["references"]) else None for r in rows] for k in range(width)]
+    return [row["hypothesis"] for row in rows], streams
+
+
+def test_chrf_statistics_on_wmt_equal_sacrebleus(shared_data):
+    hyps, streams = wmt22_pairs(shared_data)
     for params in ({}, {"word_order": 2}):
         got = np.asarray(Chrf(params=params)._statistics(hyps, streams))
         assert np.array_equal(got, np.array(sacrebleu.CHRF(**params)._extract_corpus_statistics(hyps, streams)))
@@ -307,12 +314,9 @@ def test_batched_bleu_statistics_equal_sacrebleus(params):
 
 
 def test_bleu_statistics_on_wmt_equal_sacrebleus(shared_data):
-    rows = [json.loads(line) for line in open(shared_data / "mt" / "wmt22_generaltest2022_en-de.OpenNMT.jsonl")]
-    hyps = [row["hypothesis"] for row in rows]
-    width = max(len(row["references"]) for row in rows)
-    streams = [[r["references"][k] if k < len(r["references"]) else None for r in rows] for k in range(width)]
+    hyps, streams = wmt22_pairs(shared_data)
     for params in ({}, {"tokenize": "intl", "lowercase": True}):
-        for start in range(0, len(rows), 500):
+        for start in range(0, len(hyps), 500):
             part = [stream[start : start + 500] for stream in streams]
             got = np.asarray(Bleu(params=params)._statistics(hyps[start : start + 500], part))
             expected = sacrebleu.BLEU(**params, force=True)._extract_corpus_statistics(hyps[start : start + 500], part)
